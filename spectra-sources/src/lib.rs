@@ -1,0 +1,14 @@
+//! # spectra-sources
+//!
+//! SPECTRA's adapters: where signals come from and where state is kept. Each piece sits behind a
+//! cargo feature so a build carries only what it uses:
+//!
+//! | module | feature | what |
+//! |---|---|---|
+//! | [`csv`] | always | Electricity Maps hourly CSV exports |
+//! | [`catalog_file`], [`bundled`] | always | the region catalog file and the bundled data |
+#![warn(missing_docs)]
+
+pub mod bundled;
+pub mod catalog_file;
+pub mod csv;
