@@ -1,1 +1,91 @@
-//! placeholder
+//! # SPECTRA
+//!
+//! Carbon intelligence for cloud workloads, as a library: rank regions by carbon, latency and cost;
+//! (later) shift batch jobs in time, account for a fleet's emissions and budgets, and migrate.
+//!
+//! This facade re-exports [`spectra_core`] (the model and decisions, no I/O) and
+//! [`spectra_sources`] (the adapters), and wires them with defaults:
+//!
+//! ```no_run
+//! let settings = spectra::settings_from_env()?;
+//! let data = spectra::load_csv_signals(&settings)?;
+//! let ranking = spectra::rank_regions(&data.signals, &spectra::RankRequest::at(settings.sim_start))?;
+//! println!("run in {}", ranking.rows[0].region);
+//! # Ok::<(), spectra::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use spectra_core::*;
+pub use spectra_sources::{self as sources, bundled};
+
+use spectra_sources::csv::{ElectricityMapsCsv, LoadReport};
+
+/// Reads [`Settings`] from the process environment, over a `.env` file in the working directory
+/// when there is one (the environment wins). The only place SPECTRA reads the environment.
+pub fn settings_from_env() -> Result<Settings> {
+    settings_from_env_file(Path::new(".env"))
+}
+
+/// As [`settings_from_env`], with the `.env` file at `path` (absent is fine).
+pub fn settings_from_env_file(path: &Path) -> Result<Settings> {
+    let mut file_vars = HashMap::new();
+    if path.exists() {
+        let iter = dotenvy::from_path_iter(path)
+            .map_err(|e| Error::config(path.display().to_string(), format!("cannot read: {}", redact_dotenv(&e))))?;
+        for item in iter {
+            let (k, v) = item
+                .map_err(|e| Error::config(path.display().to_string(), format!("malformed: {}", redact_dotenv(&e))))?;
+            file_vars.insert(k, v);
+        }
+    }
+    Settings::from_lookup(|key| std::env::var(key).ok().or_else(|| file_vars.get(key).cloned()))
+}
+
+/// A dotenv error without the offending line's text, which may hold a secret.
+fn redact_dotenv(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(_, index) => format!("syntax error at character {index}"),
+        dotenvy::Error::Io(io) => io.to_string(),
+        _ => "invalid file".to_owned(),
+    }
+}
+
+/// Region signals loaded from CSV exports, and what was loaded.
+#[derive(Debug, Clone)]
+pub struct CsvSignals {
+    /// The catalog and its hourly series, ready for [`rank_regions`].
+    pub signals: RegionSignals,
+    /// The files, zones and hours read.
+    pub report: LoadReport,
+}
+
+/// Loads the bundled region catalog (latencies from `settings.latency_vantage_region`) and the
+/// Electricity Maps exports in `settings.csv_dir`.
+pub fn load_csv_signals(settings: &Settings) -> Result<CsvSignals> {
+    let catalog = bundled::catalog_from(&settings.latency_vantage_region)?;
+    let csv = ElectricityMapsCsv::load(&settings.csv_dir, &catalog)?;
+    let report = csv.report().clone();
+    Ok(CsvSignals { signals: RegionSignals::new(Arc::new(catalog), csv.into_table()), report })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_file_is_read_and_secrets_stay_out_of_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "SPECTRA_TEST_UNUSED=1\nLATENCY_VANTAGE_REGION=eu-west-1\n").unwrap();
+        let s = settings_from_env_file(&path).unwrap();
+        assert_eq!(s.latency_vantage_region, "eu-west-1");
+        std::fs::write(&path, "ELECTRICITY_MAPS_API_KEY='sk-very-secret\n").unwrap();
+        let err = settings_from_env_file(&path).unwrap_err().to_string();
+        assert!(!err.contains("sk-very-secret"), "{err}");
+        assert!(settings_from_env_file(&dir.path().join("absent")).is_ok());
+    }
+}

@@ -31,6 +31,8 @@ pub const MAX_PLAUSIBLE_INTENSITY: f64 = 2_500.0;
 pub struct Catalog {
     regions: Vec<Region>,
     by_code: HashMap<RegionCode, usize>,
+    /// Each region's position in code order: ranking breaks ties on an integer, not a string.
+    code_rank: Vec<u32>,
 }
 
 impl Catalog {
@@ -80,12 +82,24 @@ impl Catalog {
                 return Err(Error::invalid(at("code"), format!("duplicate region code {}", region.code)));
             }
         }
-        Ok(Self { regions, by_code })
+        let mut by_name: Vec<usize> = (0..regions.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| regions[a].code.cmp(&regions[b].code));
+        let mut code_rank = vec![0u32; regions.len()];
+        for (rank, &i) in by_name.iter().enumerate() {
+            code_rank[i] = rank as u32;
+        }
+        Ok(Self { regions, by_code, code_rank })
     }
 
     /// All regions, in catalog order.
     pub fn regions(&self) -> &[Region] {
         &self.regions
+    }
+
+    /// The position of region `index`'s code in code order (0 = first alphabetically).
+    #[inline]
+    pub fn code_rank(&self, index: usize) -> u32 {
+        self.code_rank[index]
     }
 
     /// Number of regions.

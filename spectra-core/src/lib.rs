@@ -26,6 +26,7 @@ pub mod error;
 pub mod model;
 pub mod optimizer;
 pub mod series;
+pub mod settings;
 pub mod signals;
 pub mod source;
 
@@ -38,5 +39,6 @@ pub use optimizer::{
     rank_regions,
 };
 pub use series::{HourlySeries, IntensityTable};
+pub use settings::{AppEnv, Secret, Settings};
 pub use signals::{IntensityBasis, RegionSignals};
 pub use source::{Capabilities, DataSource, TimeRange};

@@ -281,6 +281,17 @@ pub struct CurrentFigures {
     pub cost_usd_per_month: f64,
 }
 
+/// A candidate region during ranking.
+struct Candidate {
+    index: usize,
+    /// kg CO2e per month, latency ms, USD per month.
+    raw: [f64; 3],
+    g: f64,
+    basis: IntensityBasis,
+    norm: [f64; 3],
+    score: f64,
+}
+
 /// Raw figures of region `i` for the request: intensity, basis, monthly kg and monthly USD.
 #[inline]
 fn figures(signals: &RegionSignals, i: usize, hour: i64, req: &RankRequest) -> (f64, IntensityBasis, f64, f64) {
@@ -315,8 +326,9 @@ pub fn rank_regions(signals: &RegionSignals, req: &RankRequest) -> Result<Rankin
         None => None,
     };
 
+    // Pass 1 over compact candidates (no strings, no clones): filter, figures, min and max.
     let c = &req.constraints;
-    let mut rows = Vec::with_capacity(catalog.len());
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(catalog.len());
     let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
     for (i, region) in catalog.regions().iter().enumerate() {
         let latency = signals.latency_ms(i);
@@ -327,10 +339,33 @@ pub fn rank_regions(signals: &RegionSignals, req: &RankRequest) -> Result<Rankin
             continue;
         }
         let (g, basis, kg, usd) = figures(signals, i, hour, req);
-        for (k, v) in [kg, latency, usd].into_iter().enumerate() {
-            lo[k] = lo[k].min(v);
-            hi[k] = hi[k].max(v);
+        let raw = [kg, latency, usd];
+        for k in 0..3 {
+            lo[k] = lo[k].min(raw[k]);
+            hi[k] = hi[k].max(raw[k]);
         }
+        candidates.push(Candidate { index: i, raw, g, basis, norm: [0.0; 3], score: 0.0 });
+    }
+    // Pass 2: normalise and score, then order the compact candidates (cheap to move).
+    for cand in &mut candidates {
+        for k in 0..3 {
+            cand.norm[k] = if hi[k] - lo[k] > 1e-12 { (cand.raw[k] - lo[k]) / (hi[k] - lo[k]) } else { 0.0 };
+        }
+        // `+ 0.0` turns a -0.0 (from a weight given as -0.0) into +0.0, whose bits order first.
+        cand.score = weights.carbon * cand.norm[0] + weights.latency * cand.norm[1] + weights.cost * cand.norm[2] + 0.0;
+    }
+    // Order small integer keys rather than the candidates: scores are in [0, 1], where the bits of
+    // a non-negative f64 order as the number does; ties break on the code's rank in code order.
+    let regions = catalog.regions();
+    let mut order: Vec<(u64, u32, u32)> =
+        candidates.iter().enumerate().map(|(k, c)| (c.score.to_bits(), catalog.code_rank(c.index), k as u32)).collect();
+    order.sort_unstable();
+    // Pass 3: the result rows, built once, in order.
+    let mut rows = Vec::with_capacity(candidates.len());
+    for &(_, _, k) in &order {
+        let cand = &candidates[k as usize];
+        let region = &regions[cand.index];
+        let [kg, latency, usd] = cand.raw;
         let saving = current.as_ref().map(|cur| Saving {
             kg_co2e_per_month: cur.kg_co2e_per_month - kg,
             carbon_pct: if cur.kg_co2e_per_month > 0.0 {
@@ -341,33 +376,24 @@ pub fn rank_regions(signals: &RegionSignals, req: &RankRequest) -> Result<Rankin
             usd_per_month: cur.cost_usd_per_month - usd,
         });
         rows.push(RankedRegion {
-            rank: 0,
+            rank: rows.len() as u32 + 1,
             region: region.code.clone(),
             provider: region.provider,
-            intensity_g_per_kwh: g,
-            intensity_basis: basis,
+            intensity_g_per_kwh: cand.g,
+            intensity_basis: cand.basis,
             pue: region.pue,
             latency_ms: latency,
             cost_usd_per_month: usd,
             kg_co2e_per_month: kg,
-            carbon_norm: 0.0,
-            latency_norm: 0.0,
-            cost_norm: 0.0,
-            score: 0.0,
+            carbon_norm: cand.norm[0],
+            latency_norm: cand.norm[1],
+            cost_norm: cand.norm[2],
+            score: cand.score,
             saving,
             recommendation: Recommendation::Best,
         });
     }
     let excluded = catalog.len() - rows.len();
-    let norm = |k: usize, v: f64| if hi[k] - lo[k] > 1e-12 { (v - lo[k]) / (hi[k] - lo[k]) } else { 0.0 };
-    for row in &mut rows {
-        row.carbon_norm = norm(0, row.kg_co2e_per_month);
-        row.latency_norm = norm(1, row.latency_ms);
-        row.cost_norm = norm(2, row.cost_usd_per_month);
-        row.score =
-            weights.carbon * row.carbon_norm + weights.latency * row.latency_norm + weights.cost * row.cost_norm;
-    }
-    rows.sort_unstable_by(|a, b| a.score.total_cmp(&b.score).then_with(|| a.region.cmp(&b.region)));
     recommend(&mut rows, req.current_region.as_ref());
     Ok(Ranking { at: req.at, weights, excluded, current, rows })
 }
@@ -377,7 +403,6 @@ fn recommend(rows: &mut [RankedRegion], current: Option<&RegionCode>) {
         return;
     };
     for (i, row) in rows.iter_mut().enumerate() {
-        row.rank = i as u32 + 1;
         let is_current = current == Some(&row.region);
         row.recommendation = match (i, current) {
             (0, None) => Recommendation::Best,
@@ -543,7 +568,8 @@ mod tests {
     #[test]
     fn bad_requests_name_the_field() {
         let s = signals();
-        let cases: [(fn(&mut RankRequest), &str); 5] = [
+        type Mutation = fn(&mut RankRequest);
+        let cases: [(Mutation, &str); 5] = [
             (|r| r.weights.carbon = -1.0, "weights.carbon"),
             (|r| r.weights = Weights { carbon: 0.0, latency: 0.0, cost: 0.0 }, "weights"),
             (|r| r.workload.instances = 0, "workload.instances"),

@@ -94,13 +94,14 @@ impl RegionSignals {
         let Some(series) = self.series(index) else {
             return (region.annual_intensity_g_per_kwh, IntensityBasis::AnnualFallback);
         };
-        let value = if hours <= 1 { series.at(hour).map(crate::series::widen) } else { series.mean_over(hour, hours) };
+        let (value, estimated) = if hours <= 1 {
+            series.point(hour).map_or((None, false), |(v, d)| (Some(crate::series::widen(v)), d.estimated))
+        } else {
+            (series.mean_over(hour, hours), series.point(hour).is_some_and(|(_, d)| d.estimated))
+        };
         match value {
             None => (region.annual_intensity_g_per_kwh, IntensityBasis::AnnualFallback),
-            Some(v) => {
-                let estimated = series.point(hour).is_some_and(|(_, d)| d.estimated);
-                (v, if estimated { IntensityBasis::HourlyEstimated } else { IntensityBasis::Hourly })
-            }
+            Some(v) => (v, if estimated { IntensityBasis::HourlyEstimated } else { IntensityBasis::Hourly }),
         }
     }
 }
