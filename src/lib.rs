@@ -72,6 +72,11 @@ pub fn load_csv_signals(settings: &Settings) -> Result<CsvSignals> {
     Ok(CsvSignals { signals: RegionSignals::new(Arc::new(catalog), csv.into_table()), report })
 }
 
+/// The README's code blocks, compiled and run as doc-tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +92,20 @@ mod tests {
         let err = settings_from_env_file(&path).unwrap_err().to_string();
         assert!(!err.contains("sk-very-secret"), "{err}");
         assert!(settings_from_env_file(&dir.path().join("absent")).is_ok());
+    }
+
+    #[test]
+    fn bundled_signals_rank_every_catalog_region() {
+        let settings = Settings { csv_dir: bundled::csv_dir(), ..Settings::default() };
+        let data = load_csv_signals(&settings).unwrap();
+        assert_eq!(data.report.files.len(), 32);
+        let ranking = rank_regions(&data.signals, &RankRequest::at(settings.sim_start)).unwrap();
+        let catalog = data.signals.catalog();
+        assert_eq!(ranking.rows.len(), catalog.len());
+        for region in catalog.regions() {
+            assert!(ranking.row(region.code.as_str()).is_some(), "{} not ranked", region.code);
+        }
+        // Ireland has no hourly export: it ranks on its annual figure, flagged.
+        assert_eq!(ranking.row("aws-eu-west-1").unwrap().intensity_basis, IntensityBasis::AnnualFallback);
     }
 }

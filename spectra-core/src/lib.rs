@@ -29,6 +29,8 @@ pub mod series;
 pub mod settings;
 pub mod signals;
 pub mod source;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use catalog::Catalog;
 pub use clock::{Clock, SimClock, SystemClock};

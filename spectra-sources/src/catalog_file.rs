@@ -47,7 +47,7 @@ pub fn load_catalog(regions_path: &Path, latency_matrix_path: &Path, vantage: &s
         .map_err(|e| Error::invalid(Location::file(regions_path), format!("cannot read: {e}")))?;
     let doc: CatalogDoc = toml::from_str(&text).map_err(|e| {
         let mut at = Location::file(regions_path);
-        at.line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1) as u64);
+        at.line = e.span().map(|s| text.as_bytes().iter().take(s.start).filter(|&&b| b == b'\n').count() as u64 + 1);
         Error::invalid(at, e.message().to_owned())
     })?;
     let latency = vantage_row(latency_matrix_path, vantage)?;

@@ -71,6 +71,9 @@ async fn serves_history_as_a_data_source() {
     assert_eq!((hours[0].lifecycle_g_per_kwh, hours[0].direct_g_per_kwh), (56.64, Some(35.34)));
     assert!(matches!(csv.carbon_history("DE", range).await, Err(Error::NotFound { .. })));
     assert!(matches!(csv.carbon_forecast("FR", from).await, Err(Error::NotSupported { .. })));
+    let day = TimeRange::new(from, from + chrono::Duration::hours(24)).unwrap();
+    spectra_core::testing::check_carbon_history(&csv, "FR", day).await;
+    spectra_core::testing::check_undeclared_operations(&csv, "FR", day).await;
 }
 
 #[test]
