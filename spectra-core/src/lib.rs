@@ -22,25 +22,39 @@
 
 pub mod catalog;
 pub mod clock;
+pub mod engine;
 pub mod error;
 pub mod model;
 pub mod optimizer;
+pub mod power;
+pub mod schedule;
 pub mod series;
 pub mod settings;
 pub mod signals;
 pub mod source;
+pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use catalog::Catalog;
 pub use clock::{Clock, SimClock, SystemClock};
+pub use engine::{
+    Health, ImportReport, InstanceSelector, MigrationRequest, RegionSignal, SettingView, SignalHealth, Spectra,
+    SpectraBuilder,
+};
 pub use error::{Error, Location, Result};
-pub use model::{CarbonIntensityHour, CarbonSource, LatencySample, LatencySource, Provider, Region, RegionCode};
+pub use model::{
+    Anomaly, AnomalyKind, CarbonIntensityHour, CarbonSource, Instance, InstanceState, JobRecommendation, LatencySample,
+    LatencySource, Migration, MigrationStatus, Provider, Region, RegionCode, SettingEntry, Severity, TeamBudget,
+    UtilisationHour,
+};
 pub use optimizer::{
     Constraints, CurrentFigures, RankRequest, RankedRegion, Ranking, Recommendation, Saving, Weights, Workload,
     rank_regions,
 };
+pub use schedule::{Job, Window, WindowChoice, best_window};
 pub use series::{HourlySeries, IntensityTable};
 pub use settings::{AppEnv, Secret, Settings};
 pub use signals::{IntensityBasis, RegionSignals};
 pub use source::{Capabilities, DataSource, TimeRange};
+pub use store::{ImportBatch, ImportCounts, MemoryStore, StepCount, Store};

@@ -246,6 +246,205 @@ pub struct LatencySample {
     pub source: LatencySource,
 }
 
+/// Whether an instance is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceState {
+    /// Running and billed.
+    Running,
+    /// Stopped.
+    Stopped,
+}
+
+impl InstanceState {
+    /// `running` or `stopped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+/// A compute instance of the fleet (an EC2 instance, or a demo one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    /// Provider id, e.g. `i-0abc...`.
+    pub id: String,
+    /// Human name (the `Name` tag).
+    pub name: String,
+    /// Owning team (the `team` tag).
+    pub team: String,
+    /// The region it runs in.
+    pub region: RegionCode,
+    /// Instance type, e.g. `m4.large`.
+    pub instance_type: String,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Memory, GB.
+    pub memory_gb: f64,
+    /// Running or stopped.
+    pub state: InstanceState,
+    /// On-demand price in its region, USD per hour.
+    pub hourly_cost_usd: f64,
+}
+
+/// One hour of an instance's utilisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UtilisationHour {
+    /// The instance.
+    pub instance_id: String,
+    /// Start of the hour, UTC.
+    pub hour: DateTime<Utc>,
+    /// Average CPU utilisation, percent.
+    pub cpu_pct: f64,
+    /// Average memory utilisation, percent, when known.
+    pub memory_pct: Option<f64>,
+}
+
+/// What kind of problem an anomaly is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// An instance doing almost nothing for a long stretch.
+    IdleInstance,
+    /// An instance emitting far more than its usual.
+    EmissionSpike,
+    /// A team about to exceed its carbon budget.
+    BudgetAtRisk,
+}
+
+impl AnomalyKind {
+    /// `idle_instance`, `emission_spike` or `budget_at_risk`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IdleInstance => "idle_instance",
+            Self::EmissionSpike => "emission_spike",
+            Self::BudgetAtRisk => "budget_at_risk",
+        }
+    }
+}
+
+/// How serious an anomaly is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth a look.
+    Low,
+    /// Should be fixed.
+    Medium,
+    /// Fix now.
+    High,
+}
+
+/// Something that looks wrong, with the evidence. Unique on (kind, subject, detected at).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// What kind.
+    pub kind: AnomalyKind,
+    /// What it is about: an instance id or a team.
+    pub subject: String,
+    /// How serious.
+    pub severity: Severity,
+    /// The numbers behind it, in words.
+    pub evidence: String,
+    /// When it was detected (simulation time).
+    pub detected_at: DateTime<Utc>,
+}
+
+/// A team's carbon budget for a quarter. Unique on (team, quarter).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamBudget {
+    /// The team.
+    pub team: String,
+    /// The quarter, e.g. `2024-Q1`.
+    pub quarter: String,
+    /// The budget, kgCO2e.
+    pub budget_kg_co2e: f64,
+}
+
+/// A scheduled job and the best time and place found to run it. Unique on the job name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecommendation {
+    /// The job's name.
+    pub job: String,
+    /// Duration, hours.
+    pub duration_hours: u32,
+    /// Average power while running, kW.
+    pub power_kw: f64,
+    /// Earliest start.
+    pub earliest_start: DateTime<Utc>,
+    /// Latest end.
+    pub deadline: DateTime<Utc>,
+    /// Regions it may run in.
+    pub allowed_regions: Vec<RegionCode>,
+    /// The region it runs in today.
+    pub current_region: RegionCode,
+    /// Recommended start.
+    pub best_start: DateTime<Utc>,
+    /// Recommended region.
+    pub best_region: RegionCode,
+    /// Expected emissions there and then, kgCO2e.
+    pub expected_kg_co2e: f64,
+    /// Emissions starting at the earliest start in the current region, kgCO2e.
+    pub baseline_kg_co2e: f64,
+}
+
+/// The state of a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationStatus {
+    /// Instances were moved.
+    Completed,
+}
+
+/// A move of instances from one region to another, with the saving it was expected to bring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    /// Sequence number, from 1.
+    pub id: u64,
+    /// Source region.
+    pub from_region: RegionCode,
+    /// Target region.
+    pub to_region: RegionCode,
+    /// The instances moved.
+    pub instance_ids: Vec<String>,
+    /// When (simulation time).
+    pub executed_at: DateTime<Utc>,
+    /// Expected emissions of those instances per month before, kgCO2e.
+    pub kg_co2e_per_month_before: f64,
+    /// ... and after.
+    pub kg_co2e_per_month_after: f64,
+    /// Their cost per month before, USD.
+    pub cost_usd_per_month_before: f64,
+    /// ... and after.
+    pub cost_usd_per_month_after: f64,
+    /// Its state.
+    pub status: MigrationStatus,
+}
+
+/// A stored setting. Secret values never leave the store through the engine's public calls.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingEntry {
+    /// The key, e.g. `optimizer.weight.carbon`.
+    pub key: String,
+    /// The value.
+    pub value: String,
+    /// Whether the value is a secret.
+    pub secret: bool,
+}
+
+impl fmt::Debug for SettingEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value: &dyn fmt::Debug = if self.secret { &"***" } else { &self.value };
+        f.debug_struct("SettingEntry")
+            .field("key", &self.key)
+            .field("value", value)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -448,7 +448,7 @@ mod tests {
                 .unwrap();
         let mut table = IntensityTable::new();
         let h = hour_index(t0());
-        let d = HourDetail { direct: f32::NAN, low_carbon_pct: f32::NAN, renewable_pct: f32::NAN, estimated: false };
+        let d = HourDetail::unknown(crate::CarbonSource::Csv);
         for k in 0..3 {
             table.series_mut("DE").set(h + k, 300.0 + 100.0 * k as f32, d);
             table.series_mut("FR").set(h + k, 50.0, HourDetail { estimated: true, ..d });

@@ -54,11 +54,17 @@ pub struct HourDetail {
     pub renewable_pct: f32,
     /// Whether the value is an Electricity Maps estimate.
     pub estimated: bool,
+    /// Where the value came from.
+    pub source: CarbonSource,
 }
 
 impl HourDetail {
-    const MISSING: Self =
-        Self { direct: f32::NAN, low_carbon_pct: f32::NAN, renewable_pct: f32::NAN, estimated: false };
+    /// An hour with nothing known but its source.
+    pub const fn unknown(source: CarbonSource) -> Self {
+        Self { direct: f32::NAN, low_carbon_pct: f32::NAN, renewable_pct: f32::NAN, estimated: false, source }
+    }
+
+    const MISSING: Self = Self::unknown(CarbonSource::Csv);
 }
 
 /// What [`HourlySeries::set`] did.
@@ -112,6 +118,11 @@ impl HourlySeries {
     /// One past the last hour index covered.
     pub fn end_hour(&self) -> i64 {
         self.start + self.lifecycle.len() as i64
+    }
+
+    /// The last hour index that has a value.
+    pub fn last_present_hour(&self) -> Option<i64> {
+        self.lifecycle.iter().rposition(|v| !v.is_nan()).map(|i| self.start + i as i64)
     }
 
     /// Number of hours that have a value.
@@ -234,6 +245,7 @@ impl IntensityTable {
             low_carbon_pct: record.low_carbon_pct.map_or(f32::NAN, |v| v as f32),
             renewable_pct: record.renewable_pct.map_or(f32::NAN, |v| v as f32),
             estimated: record.estimated,
+            source: record.source,
         };
         self.series_mut(&record.zone).set(hour_index(record.hour), record.lifecycle_g_per_kwh as f32, detail)
     }
@@ -244,7 +256,6 @@ impl IntensityTable {
         zone: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        source: CarbonSource,
     ) -> impl Iterator<Item = CarbonIntensityHour> + '_ {
         let series = self.series(zone);
         let (lo, hi) = (hour_index(from), hour_index(to));
@@ -262,7 +273,7 @@ impl IntensityTable {
                     low_carbon_pct: opt(d.low_carbon_pct),
                     renewable_pct: opt(d.renewable_pct),
                     estimated: d.estimated,
-                    source,
+                    source: d.source,
                 })
             })
         })
@@ -317,8 +328,8 @@ mod tests {
         };
         let mut table = IntensityTable::new();
         assert_eq!(table.insert(&rec), SetOutcome::Inserted);
-        let out: Vec<_> = table.records("FR", t, t + chrono::Duration::hours(5), CarbonSource::Csv).collect();
+        let out: Vec<_> = table.records("FR", t, t + chrono::Duration::hours(5)).collect();
         assert_eq!(out, vec![rec]);
-        assert_eq!(table.records("DE", t, t, CarbonSource::Csv).count(), 0);
+        assert_eq!(table.records("DE", t, t).count(), 0);
     }
 }

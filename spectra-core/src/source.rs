@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{CarbonIntensityHour, Error, LatencySample, Location, Region, Result};
+use crate::{
+    CarbonIntensityHour, Error, Instance, IntensityTable, LatencySample, Location, Region, Result, UtilisationHour,
+};
 
 /// A half-open UTC time range `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +43,10 @@ pub struct Capabilities {
     pub carbon_forecast: bool,
     /// Latency per region ([`DataSource::latency`]).
     pub latency: bool,
+    /// Everything the source holds at once ([`DataSource::carbon_snapshot`]), e.g. CSV exports.
+    pub carbon_snapshot: bool,
+    /// Fleet inventory and utilisation ([`DataSource::instances`], [`DataSource::utilisation`]).
+    pub fleet: bool,
 }
 
 /// A source of signals: Electricity Maps CSVs or API, Cloudflare Radar, AWS, the demo fleet.
@@ -72,6 +78,23 @@ pub trait DataSource: Debug + Send + Sync {
     async fn latency(&self, regions: &[Region], at: DateTime<Utc>) -> Result<Vec<LatencySample>> {
         let _ = (regions, at);
         Err(self.not_supported("latency"))
+    }
+
+    /// Every hour the source holds, for all zones, read afresh (a CSV source re-reads its files).
+    /// All or nothing: an error means nothing was read.
+    async fn carbon_snapshot(&self) -> Result<IntensityTable> {
+        Err(self.not_supported("carbon_snapshot"))
+    }
+
+    /// The fleet's instances.
+    async fn instances(&self) -> Result<Vec<Instance>> {
+        Err(self.not_supported("instances"))
+    }
+
+    /// Hourly utilisation of the fleet's instances over `range`.
+    async fn utilisation(&self, range: TimeRange) -> Result<Vec<UtilisationHour>> {
+        let _ = range;
+        Err(self.not_supported("utilisation"))
     }
 
     /// The [`Error::NotSupported`] this source returns for `operation`.

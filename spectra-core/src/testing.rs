@@ -51,4 +51,11 @@ pub async fn check_undeclared_operations(source: &dyn DataSource, zone: &str, ra
     if !caps.latency {
         assert!(not_supported(&source.latency(&[], range.from).await.map(|_| ())), "{name}: latency");
     }
+    if !caps.carbon_snapshot {
+        assert!(not_supported(&source.carbon_snapshot().await.map(|_| ())), "{name}: carbon_snapshot");
+    }
+    if !caps.fleet {
+        assert!(not_supported(&source.instances().await.map(|_| ())), "{name}: instances");
+        assert!(not_supported(&source.utilisation(range).await.map(|_| ())), "{name}: utilisation");
+    }
 }

@@ -326,6 +326,7 @@ impl ElectricityMapsCsv {
                     }
                     None => false,
                 },
+                source: CarbonSource::Csv,
             };
             match self.table.series_mut(zone).set(hour, lifecycle, detail) {
                 SetOutcome::Inserted => report.inserted += 1,
@@ -434,7 +435,7 @@ impl DataSource for ElectricityMapsCsv {
         if self.table.series(zone).is_none() {
             return Err(Error::not_found("zone", zone));
         }
-        Ok(self.table.records(zone, range.from, range.to, CarbonSource::Csv).collect())
+        Ok(self.table.records(zone, range.from, range.to).collect())
     }
 }
 

@@ -1,0 +1,706 @@
+//! The engine: every operation of the seed backend as a library call over a [`Store`] and the
+//! [`DataSource`]s of each signal.
+//!
+//! | seed endpoint | call |
+//! |---|---|
+//! | `GET /health` | [`Spectra::health`] |
+//! | `GET /api/optimizer/regions` | [`Spectra::rank_regions`] |
+//! | `GET /api/regions/signals/latest` | [`Spectra::signals_latest`] |
+//! | `GET /api/regions/signals/history` | [`Spectra::signals_history`] |
+//! | `GET /api/regions/latency/latest`, `/history` | [`Spectra::latency_latest`], [`Spectra::latency_history`] |
+//! | `POST /api/migrations/execute` (+ history) | [`Spectra::execute_migration`], [`Spectra::migrations`] |
+//! | `POST /api/admin/import` | [`Spectra::import`] |
+//! | `POST /api/admin/tick` | [`Spectra::tick`] |
+//! | `POST /api/admin/latency/fetch-now` | [`Spectra::refresh_latency`] |
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::optimizer::HOURS_PER_MONTH;
+use crate::power::average_watts;
+use crate::schedule::{Job, best_window};
+use crate::series::hour_index;
+use crate::{
+    Anomaly, AnomalyKind, CarbonIntensityHour, Catalog, DataSource, Error, ImportBatch, ImportCounts, Instance,
+    IntensityBasis, JobRecommendation, LatencySample, LatencySource, Location, Migration, MigrationStatus, RankRequest,
+    Ranking, RegionCode, RegionSignals, Result, SettingEntry, Severity, SimClock, Store, TeamBudget, TimeRange,
+    UtilisationHour,
+};
+
+/// How many days of utilisation the demo fleet import covers before and after the clock's start.
+pub const FLEET_HISTORY_DAYS: i64 = 14;
+/// ... and after it.
+pub const FLEET_FUTURE_DAYS: i64 = 31;
+
+/// Builds a [`Spectra`] engine.
+pub struct SpectraBuilder<S: Store> {
+    store: S,
+    catalog: Arc<Catalog>,
+    carbon: Arc<dyn DataSource>,
+    fleet: Arc<dyn DataSource>,
+    latency: Option<Arc<dyn DataSource>>,
+    sim_start: DateTime<Utc>,
+}
+
+impl<S: Store> SpectraBuilder<S> {
+    /// Uses `source` for live latency (Cloudflare Radar); without one, latency is the baseline.
+    pub fn with_latency_source(mut self, source: Arc<dyn DataSource>) -> Self {
+        self.latency = Some(source);
+        self
+    }
+
+    /// Where a new simulation clock starts (`SIM_START`); a stored clock wins.
+    pub fn with_sim_start(mut self, start: DateTime<Utc>) -> Self {
+        self.sim_start = start;
+        self
+    }
+
+    /// Opens the engine: restores the clock and the signals from the store.
+    pub fn build(self) -> Result<Spectra<S>> {
+        let clock = match self.store.clock()? {
+            Some(clock) => clock,
+            None => {
+                let clock = SimClock::new(self.sim_start);
+                self.store.save_clock(&clock)?;
+                clock
+            }
+        };
+        let engine = Spectra {
+            signals: RwLock::new(Arc::new(RegionSignals::new(self.catalog.clone(), Default::default()))),
+            store: self.store,
+            catalog: self.catalog,
+            carbon: self.carbon,
+            fleet: self.fleet,
+            latency: self.latency,
+            clock: Mutex::new(clock),
+            latency_status: Mutex::new(SourceStatus::default()),
+        };
+        engine.reload_signals()?;
+        Ok(engine)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct SourceStatus {
+    live_ok: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+}
+
+/// SPECTRA's engine over a store `S`.
+///
+/// ```
+/// use std::sync::Arc;
+/// # use spectra_core::*;
+/// # #[derive(Debug)] struct Nothing;
+/// # #[async_trait::async_trait] impl DataSource for Nothing {
+/// #     fn name(&self) -> &str { "nothing" }
+/// #     fn capabilities(&self) -> Capabilities { Capabilities::default() } }
+/// # let region = Region { code: RegionCode::new("r"), display_name: "R".into(), provider: Provider::Aws,
+/// #     cloud_region: "r-1".into(), zone: "FR".into(), baseline_latency_ms: 10.0,
+/// #     annual_intensity_g_per_kwh: 80.0, pue: 1.1, price_factor: 1.0, csv_keywords: vec![] };
+/// let catalog = Arc::new(Catalog::new(vec![region], "inline")?);
+/// let engine = Spectra::builder(MemoryStore::new(), catalog, Arc::new(Nothing), Arc::new(Nothing)).build()?;
+/// engine.tick(3)?;
+/// assert_eq!(engine.now().to_rfc3339(), "2024-01-01T03:00:00+00:00");
+/// # Ok::<(), Error>(())
+/// ```
+pub struct Spectra<S: Store> {
+    store: S,
+    catalog: Arc<Catalog>,
+    carbon: Arc<dyn DataSource>,
+    fleet: Arc<dyn DataSource>,
+    latency: Option<Arc<dyn DataSource>>,
+    signals: RwLock<Arc<RegionSignals>>,
+    clock: Mutex<SimClock>,
+    latency_status: Mutex<SourceStatus>,
+}
+
+impl<S: Store> fmt::Debug for Spectra<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spectra")
+            .field("store", &self.store)
+            .field("carbon", &self.carbon.name())
+            .field("fleet", &self.fleet.name())
+            .field("latency", &self.latency.as_ref().map(|l| l.name().to_owned()))
+            .field("regions", &self.catalog.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Spectra::import`] did, step by step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    /// Rows inserted and skipped per kind.
+    pub counts: ImportCounts,
+    /// Zones with hourly carbon data after the import.
+    pub zones: usize,
+    /// The simulation time of the import.
+    pub at: DateTime<Utc>,
+}
+
+/// A region's signals at the clock's now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionSignal {
+    /// The region.
+    pub region: RegionCode,
+    /// Its grid zone.
+    pub zone: String,
+    /// The time.
+    pub at: DateTime<Utc>,
+    /// Life-cycle intensity, gCO2e/kWh.
+    pub intensity_g_per_kwh: f64,
+    /// Hourly, estimated, or the annual fallback.
+    pub basis: IntensityBasis,
+    /// Current latency, ms.
+    pub latency_ms: f64,
+}
+
+/// Which instances a migration moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceSelector {
+    /// Every instance in the source region.
+    All,
+    /// The instances of one team in the source region.
+    Team(String),
+    /// These instances (each must be in the source region).
+    Ids(Vec<String>),
+}
+
+/// A request to move instances between regions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationRequest {
+    /// Source region.
+    pub from_region: RegionCode,
+    /// Target region.
+    pub to_region: RegionCode,
+    /// Which instances.
+    pub instances: InstanceSelector,
+}
+
+/// A setting as the outside sees it: secrets are reported as set or unset, never shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingView {
+    /// The key.
+    pub key: String,
+    /// The value; `None` for secrets.
+    pub value: Option<String>,
+    /// Whether it is a secret.
+    pub secret: bool,
+    /// Whether it has a non-empty value.
+    pub is_set: bool,
+}
+
+/// One signal's source and freshness.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignalHealth {
+    /// `carbon`, `latency`, `fleet` or `cost`.
+    pub signal: &'static str,
+    /// The source serving it now.
+    pub source: String,
+    /// Whether that source is a live API.
+    pub live: bool,
+    /// The newest data point served.
+    pub freshest: Option<DateTime<Utc>>,
+    /// The last failure of the live source, if its last call failed.
+    pub last_error: Option<String>,
+}
+
+/// What [`Spectra::health`] reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    /// Whether the store answers.
+    pub ok: bool,
+    /// The store's name.
+    pub store: String,
+    /// The store's error, when it does not answer.
+    pub store_error: Option<String>,
+    /// The simulation clock.
+    pub now: DateTime<Utc>,
+    /// Per signal.
+    pub signals: Vec<SignalHealth>,
+}
+
+/// Demo jobs scheduled at import: (name, hours, kW, window hours, current region, candidates).
+const DEMO_JOBS: [(&str, u32, f64, i64, &str, &[&str]); 3] = [
+    ("nightly-etl", 4, 2.0, 24, "aws-us-east-1", &["aws-us-east-2", "aws-us-west-2", "aws-ca-central-1"]),
+    ("ml-training", 8, 6.5, 48, "aws-eu-central-1", &["aws-eu-west-2", "aws-eu-west-3", "aws-eu-north-1"]),
+    ("monthly-report", 2, 0.5, 72, "aws-ap-southeast-1", &["aws-ap-southeast-2", "aws-ap-northeast-1"]),
+];
+
+/// Default settings, filled only where missing: (key, value, secret).
+const DEFAULT_SETTINGS: [(&str, &str, bool); 9] = [
+    ("optimizer.weight.carbon", "0.5", false),
+    ("optimizer.weight.latency", "0.3", false),
+    ("optimizer.weight.cost", "0.2", false),
+    ("budget.default_kg_co2e_per_quarter", "50", false),
+    ("anomaly.idle_cpu_pct", "5", false),
+    ("aws.role_arn", "", false),
+    ("aws.access_key_id", "", true),
+    ("aws.secret_access_key", "", true),
+    ("electricity_maps.api_key", "", true),
+];
+
+impl<S: Store> Spectra<S> {
+    /// A builder over a store, a region catalog, a carbon source and a fleet source.
+    pub fn builder(
+        store: S,
+        catalog: Arc<Catalog>,
+        carbon: Arc<dyn DataSource>,
+        fleet: Arc<dyn DataSource>,
+    ) -> SpectraBuilder<S> {
+        SpectraBuilder { store, catalog, carbon, fleet, latency: None, sim_start: crate::clock::default_sim_start() }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The region catalog.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The signals ranking reads (a snapshot; imports and refreshes replace it).
+    pub fn signals(&self) -> Arc<RegionSignals> {
+        // A poisoned lock holds a complete Arc (the write is a single assignment).
+        self.signals.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn clock_lock(&self) -> MutexGuard<'_, SimClock> {
+        self.clock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The simulation clock's now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock_lock().now()
+    }
+
+    /// The simulation clock.
+    pub fn clock(&self) -> SimClock {
+        *self.clock_lock()
+    }
+
+    /// Rebuilds the ranking signals from the store: carbon hours and the latest latency.
+    fn reload_signals(&self) -> Result<()> {
+        let mut signals = RegionSignals::new(self.catalog.clone(), self.store.carbon_table()?);
+        for sample in self.store.latency_latest(self.now())? {
+            if self.catalog.index_of(sample.region.as_str()).is_some() {
+                signals.set_latency(sample.region.as_str(), sample.ms)?;
+            }
+        }
+        *self.signals.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(signals);
+        Ok(())
+    }
+
+    /// The seed's seven import steps, in one store transaction, idempotent: (1) regions, (2) the
+    /// carbon source's hours (`CSV_DIR`), (3) the fleet's instances with hourly utilisation,
+    /// (4) anomalies detected in that utilisation, (5) team budgets, (6) scheduled-job
+    /// recommendations from [`best_window`], (7) default settings that fill only missing keys.
+    /// A baseline latency sample per region is recorded too. Re-running inserts nothing new.
+    ///
+    /// When any step fails (a bad CSV, an unreachable source), nothing is written.
+    pub async fn import(&self) -> Result<ImportReport> {
+        let now = self.now();
+        let carbon = self.carbon.carbon_snapshot().await?;
+        let instances = self.fleet.instances().await?;
+        let fleet_range =
+            TimeRange::new(now - Duration::days(FLEET_HISTORY_DAYS), now + Duration::days(FLEET_FUTURE_DAYS))?;
+        let utilisation = self.fleet.utilisation(fleet_range).await?;
+        for i in &instances {
+            if self.catalog.index_of(i.region.as_str()).is_none() {
+                return Err(Error::invalid(
+                    Location::field("instances"),
+                    format!("instance {} is in {}, which is not in the catalog", i.id, i.region),
+                ));
+            }
+        }
+        // Steps 4 and 6 read the new carbon data together with what is stored.
+        let mut merged = self.store.carbon_table()?;
+        for (zone, series) in carbon.iter() {
+            let Some(first) = series.first_hour() else { continue };
+            for h in first..series.end_hour() {
+                if let Some((v, d)) = series.point(h) {
+                    merged.series_mut(zone).set(h, v, d);
+                }
+            }
+        }
+        let signals = RegionSignals::new(self.catalog.clone(), merged);
+        let settings = self.store.settings()?;
+        let setting = |key: &str, default: f64| -> f64 {
+            settings.iter().find(|s| s.key == key).and_then(|s| s.value.parse().ok()).unwrap_or(default)
+        };
+        let batch = ImportBatch {
+            regions: self.catalog.regions().to_vec(),
+            latency: self
+                .catalog
+                .regions()
+                .iter()
+                .map(|r| LatencySample {
+                    region: r.code.clone(),
+                    time: now,
+                    ms: r.baseline_latency_ms,
+                    source: LatencySource::Baseline,
+                })
+                .collect(),
+            anomalies: detect_idle(&instances, &utilisation, now, setting("anomaly.idle_cpu_pct", 5.0)),
+            budgets: default_budgets(&instances, now, setting("budget.default_kg_co2e_per_quarter", 50.0)),
+            jobs: demo_jobs(&signals, now),
+            settings: DEFAULT_SETTINGS
+                .iter()
+                .map(|&(key, value, secret)| SettingEntry { key: key.into(), value: value.into(), secret })
+                .collect(),
+            carbon,
+            instances,
+            utilisation,
+        };
+        let counts = self.store.import(&batch)?;
+        self.reload_signals()?;
+        Ok(ImportReport { counts, zones: self.signals().table().iter().count(), at: now })
+    }
+
+    /// Advances the simulation clock by `hours` and stores it; returns the new now.
+    pub fn tick(&self, hours: u32) -> Result<DateTime<Utc>> {
+        let mut clock = self.clock_lock();
+        let mut next = *clock;
+        let now = next.tick(hours)?;
+        self.store.save_clock(&next)?;
+        *clock = next;
+        Ok(now)
+    }
+
+    /// Ranks regions (see [`crate::rank_regions`]); `request.at` is usually [`Spectra::now`].
+    pub fn rank_regions(&self, request: &RankRequest) -> Result<Ranking> {
+        crate::rank_regions(&self.signals(), request)
+    }
+
+    /// Every region's intensity and latency at the clock's now.
+    pub fn signals_latest(&self) -> Vec<RegionSignal> {
+        let signals = self.signals();
+        let at = self.now();
+        let hour = hour_index(at);
+        self.catalog
+            .regions()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (g, basis) = signals.intensity(i, hour, 1);
+                RegionSignal {
+                    region: r.code.clone(),
+                    zone: r.zone.clone(),
+                    at,
+                    intensity_g_per_kwh: g,
+                    basis,
+                    latency_ms: signals.latency_ms(i),
+                }
+            })
+            .collect()
+    }
+
+    /// Stored hourly intensity of a region's grid from `from` to `to` (exclusive), in time order.
+    pub fn signals_history(
+        &self,
+        region: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CarbonIntensityHour>> {
+        let zone = &self.catalog.require(region)?.zone;
+        self.store.carbon_history(zone, TimeRange::new(from, to)?)
+    }
+
+    /// The latest latency sample per region at the clock's now.
+    pub fn latency_latest(&self) -> Result<Vec<LatencySample>> {
+        self.store.latency_latest(self.now())
+    }
+
+    /// Stored latency samples of a region from `from` to `to` (exclusive), in time order.
+    pub fn latency_history(&self, region: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<LatencySample>> {
+        self.catalog.require(region)?;
+        self.store.latency_history(region, TimeRange::new(from, to)?)
+    }
+
+    /// Records a latency sample per region at the clock's now: from the live source when one is
+    /// configured and answers, else the baseline (the failure is recorded for [`Spectra::health`]).
+    pub async fn refresh_latency(&self) -> Result<Vec<LatencySample>> {
+        let now = self.now();
+        let baseline = || -> Vec<LatencySample> {
+            self.catalog
+                .regions()
+                .iter()
+                .map(|r| LatencySample {
+                    region: r.code.clone(),
+                    time: now,
+                    ms: r.baseline_latency_ms,
+                    source: LatencySource::Baseline,
+                })
+                .collect()
+        };
+        let samples = match &self.latency {
+            None => baseline(),
+            Some(source) => match source.latency(self.catalog.regions(), now).await {
+                Ok(samples) => {
+                    let mut status = self.latency_status.lock().unwrap_or_else(|p| p.into_inner());
+                    status.live_ok = Some(now);
+                    status.last_error = None;
+                    samples
+                }
+                Err(e) => {
+                    self.latency_status.lock().unwrap_or_else(|p| p.into_inner()).last_error = Some(e.to_string());
+                    baseline()
+                }
+            },
+        };
+        self.store.import(&ImportBatch { latency: samples.clone(), ..ImportBatch::default() })?;
+        self.reload_signals()?;
+        Ok(samples)
+    }
+
+    /// Moves instances between regions and records the migration with its expected monthly
+    /// emissions and cost before and after. Errors, with nothing changed: an unknown region, the
+    /// same source and target, no matching instance, an instance not in the source region.
+    pub fn execute_migration(&self, request: &MigrationRequest) -> Result<Migration> {
+        let from = self.catalog.require(request.from_region.as_str())?;
+        let to = self.catalog.require(request.to_region.as_str())?;
+        if from.code == to.code {
+            return Err(Error::invalid(Location::field("to_region"), "is the same as from_region"));
+        }
+        let instances = self.store.instances()?;
+        let moving: Vec<&Instance> = match &request.instances {
+            InstanceSelector::All => instances.iter().filter(|i| i.region == from.code).collect(),
+            InstanceSelector::Team(team) => {
+                instances.iter().filter(|i| i.region == from.code && &i.team == team).collect()
+            }
+            InstanceSelector::Ids(ids) => {
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids.iter().collect::<BTreeSet<_>>() {
+                    let found = instances.iter().find(|i| &i.id == id);
+                    crate::store::check_movable(found, id, &from.code)?;
+                    out.extend(found);
+                }
+                out
+            }
+        };
+        if moving.is_empty() {
+            return Err(Error::not_found("instances", format!("{:?} in {}", request.instances, from.code)));
+        }
+        let now = self.now();
+        let signals = self.signals();
+        let hour = hour_index(now);
+        let month = |region: &crate::Region| -> (f64, f64) {
+            let i = self.catalog.index_of(region.code.as_str()).unwrap_or_default();
+            let (g, _) = signals.intensity(i, hour, 1);
+            let watts: f64 = moving.iter().map(|m| average_watts(m.vcpus, m.memory_gb, None)).sum();
+            let kg = watts / 1_000.0 * region.pue * HOURS_PER_MONTH * g / 1_000.0;
+            let usd: f64 = moving.iter().map(|m| m.hourly_cost_usd / from.price_factor * region.price_factor).sum();
+            (kg, usd * HOURS_PER_MONTH)
+        };
+        let (kg_before, usd_before) = month(from);
+        let (kg_after, usd_after) = month(to);
+        self.store.record_migration(&Migration {
+            id: 0,
+            from_region: from.code.clone(),
+            to_region: to.code.clone(),
+            instance_ids: moving.iter().map(|i| i.id.clone()).collect(),
+            executed_at: now,
+            kg_co2e_per_month_before: kg_before,
+            kg_co2e_per_month_after: kg_after,
+            cost_usd_per_month_before: usd_before,
+            cost_usd_per_month_after: usd_after,
+            status: MigrationStatus::Completed,
+        })
+    }
+
+    /// Recorded migrations, oldest first.
+    pub fn migrations(&self) -> Result<Vec<Migration>> {
+        self.store.migrations()
+    }
+
+    /// The fleet's instances, by id.
+    pub fn instances(&self) -> Result<Vec<Instance>> {
+        self.store.instances()
+    }
+
+    /// Stored anomalies, newest first.
+    pub fn anomalies(&self) -> Result<Vec<Anomaly>> {
+        self.store.anomalies()
+    }
+
+    /// Stored team budgets.
+    pub fn budgets(&self) -> Result<Vec<TeamBudget>> {
+        self.store.budgets()
+    }
+
+    /// Stored scheduled-job recommendations.
+    pub fn job_recommendations(&self) -> Result<Vec<JobRecommendation>> {
+        self.store.job_recommendations()
+    }
+
+    /// Settings as the outside may see them: secret values are never returned.
+    pub fn settings(&self) -> Result<Vec<SettingView>> {
+        Ok(self
+            .store
+            .settings()?
+            .into_iter()
+            .map(|s| SettingView {
+                is_set: !s.value.is_empty(),
+                value: (!s.secret).then_some(s.value),
+                secret: s.secret,
+                key: s.key,
+            })
+            .collect())
+    }
+
+    /// Writes a setting (a secret when `secret`). Keys are non-empty, without whitespace.
+    pub fn set_setting(&self, key: &str, value: &str, secret: bool) -> Result<()> {
+        if key.is_empty() || key.chars().any(char::is_whitespace) {
+            return Err(Error::invalid(Location::field("key"), format!("{key:?} is not a setting key")));
+        }
+        self.store.put_setting(&SettingEntry { key: key.into(), value: value.into(), secret })
+    }
+
+    /// A secret setting's value, for the sources that need it inside the process.
+    pub fn secret_setting(&self, key: &str) -> Result<Option<crate::Secret>> {
+        Ok(self
+            .store
+            .settings()?
+            .into_iter()
+            .find(|s| s.key == key && !s.value.is_empty())
+            .map(|s| crate::Secret::new(s.value)))
+    }
+
+    /// Whether the store answers, and which source serves each signal and how fresh it is.
+    pub fn health(&self) -> Health {
+        let (ok, store_error) = match self.store.ping() {
+            Ok(()) => (true, None),
+            Err(e) => (false, Some(e.to_string())),
+        };
+        let signals = self.signals();
+        let freshest_carbon = signals.table().iter().filter_map(|(_, s)| s.last_present_hour()).max();
+        let latency_status = self.latency_status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let latency_live = self.latency.is_some() && latency_status.last_error.is_none();
+        let fleet_name = self.fleet.name().to_owned();
+        Health {
+            ok,
+            store: self.store.name().to_owned(),
+            store_error,
+            now: self.now(),
+            signals: vec![
+                SignalHealth {
+                    signal: "carbon",
+                    source: self.carbon.name().to_owned(),
+                    live: false,
+                    freshest: freshest_carbon.map(crate::series::hour_start),
+                    last_error: None,
+                },
+                SignalHealth {
+                    signal: "latency",
+                    source: match (&self.latency, latency_live) {
+                        (Some(l), true) => l.name().to_owned(),
+                        _ => "baseline".to_owned(),
+                    },
+                    live: latency_live,
+                    freshest: self.store.latency_latest(self.now()).ok().and_then(|l| l.iter().map(|s| s.time).max()),
+                    last_error: latency_status.last_error,
+                },
+                SignalHealth {
+                    signal: "fleet",
+                    source: fleet_name.clone(),
+                    live: false,
+                    freshest: None,
+                    last_error: None,
+                },
+                SignalHealth { signal: "cost", source: fleet_name, live: false, freshest: None, last_error: None },
+            ],
+        }
+    }
+}
+
+/// Idle instances: mean CPU below `threshold_pct` over the 24 hours before `now`.
+fn detect_idle(
+    instances: &[Instance],
+    utilisation: &[UtilisationHour],
+    now: DateTime<Utc>,
+    threshold_pct: f64,
+) -> Vec<Anomaly> {
+    let window = TimeRange { from: now - Duration::hours(24), to: now };
+    instances
+        .iter()
+        .filter_map(|i| {
+            let cpu: Vec<f64> = utilisation
+                .iter()
+                .filter(|u| u.instance_id == i.id && window.contains(u.hour))
+                .map(|u| u.cpu_pct)
+                .collect();
+            if cpu.len() < 12 {
+                return None;
+            }
+            let mean = cpu.iter().sum::<f64>() / cpu.len() as f64;
+            (mean < threshold_pct).then(|| Anomaly {
+                kind: AnomalyKind::IdleInstance,
+                subject: i.id.clone(),
+                severity: if mean < threshold_pct / 2.0 { Severity::High } else { Severity::Medium },
+                evidence: format!(
+                    "{} ({}, team {}) averaged {mean:.1}% CPU over the {} hours before {}",
+                    i.name,
+                    i.instance_type,
+                    i.team,
+                    cpu.len(),
+                    now.format("%Y-%m-%d %H:%M UTC")
+                ),
+                detected_at: now,
+            })
+        })
+        .collect()
+}
+
+/// The quarter containing `t`, e.g. `2024-Q1`.
+pub fn quarter_of(t: DateTime<Utc>) -> String {
+    format!("{}-Q{}", t.year(), (t.month0() / 3) + 1)
+}
+
+/// A budget per team of the fleet for the current quarter, at the configured default.
+fn default_budgets(instances: &[Instance], now: DateTime<Utc>, kg: f64) -> Vec<TeamBudget> {
+    let teams: BTreeSet<&str> = instances.iter().map(|i| i.team.as_str()).collect();
+    teams
+        .into_iter()
+        .map(|team| TeamBudget { team: team.into(), quarter: quarter_of(now), budget_kg_co2e: kg })
+        .collect()
+}
+
+/// The demo scheduled jobs placed by [`best_window`]; a job whose regions are not in the catalog
+/// or have no data in its window is left out.
+fn demo_jobs(signals: &RegionSignals, now: DateTime<Utc>) -> Vec<JobRecommendation> {
+    DEMO_JOBS
+        .iter()
+        .filter_map(|&(name, hours, kw, window, current, candidates)| {
+            let job = Job {
+                duration_hours: hours,
+                earliest_start: now,
+                deadline: now + Duration::hours(window),
+                power_kw: kw,
+                current_region: current.into(),
+                candidate_regions: candidates.iter().map(|&c| c.into()).collect(),
+            };
+            let choice = best_window(signals, &job).ok()?;
+            let best = choice.best.first()?;
+            Some(JobRecommendation {
+                job: name.into(),
+                duration_hours: hours,
+                power_kw: kw,
+                earliest_start: job.earliest_start,
+                deadline: job.deadline,
+                allowed_regions: job.candidate_regions.clone(),
+                current_region: job.current_region.clone(),
+                best_start: best.start,
+                best_region: best.region.clone(),
+                expected_kg_co2e: best.kg_co2e,
+                baseline_kg_co2e: choice.baseline.kg_co2e,
+            })
+        })
+        .collect()
+}
