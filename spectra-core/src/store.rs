@@ -265,6 +265,7 @@ impl Store for MemoryStore {
             insert_new(&mut next.instances, i.id.clone(), i, &mut counts.instances);
         }
         for u in &batch.utilisation {
+            check_utilisation(u)?;
             insert_new(&mut next.utilisation, (u.instance_id.clone(), u.hour), u, &mut counts.utilisation);
         }
         for a in &batch.anomalies {
@@ -383,6 +384,20 @@ impl Store for MemoryStore {
     }
 }
 
+/// A utilisation row's percentages must be numbers in [0, 100] (DuckDB enforces the same with
+/// CHECK constraints).
+pub fn check_utilisation(u: &UtilisationHour) -> Result<()> {
+    let ok = |v: f64| v.is_finite() && (0.0..=100.0).contains(&v);
+    if ok(u.cpu_pct) && u.memory_pct.is_none_or(ok) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            Location::field("utilisation"),
+            format!("instance {} at {}: percentages must be in [0, 100]", u.instance_id, u.hour),
+        ))
+    }
+}
+
 /// The check every store makes before moving an instance: it exists and is in `from`.
 pub fn check_movable(instance: Option<&Instance>, id: &str, from: &RegionCode) -> Result<()> {
     match instance {
@@ -392,5 +407,13 @@ pub fn check_movable(instance: Option<&Instance>, id: &str, from: &RegionCode) -
             format!("instance {id} is in {}, not in {from}", i.region),
         )),
         Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_store_passes_the_conformance_suite() {
+        crate::testing::check_store(super::MemoryStore::new);
     }
 }

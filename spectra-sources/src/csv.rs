@@ -439,6 +439,45 @@ impl DataSource for ElectricityMapsCsv {
     }
 }
 
+/// Electricity Maps exports in a file or directory as a [`DataSource`], re-read on every call so
+/// files dropped into the directory are picked up by the next import.
+#[derive(Debug, Clone)]
+pub struct CsvCarbonSource {
+    path: PathBuf,
+    catalog: std::sync::Arc<Catalog>,
+}
+
+impl CsvCarbonSource {
+    /// A source over `path` (a file or a directory), matching zones against `catalog`.
+    pub fn new(path: impl Into<PathBuf>, catalog: std::sync::Arc<Catalog>) -> Self {
+        Self { path: path.into(), catalog }
+    }
+
+    /// The file or directory read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[async_trait]
+impl DataSource for CsvCarbonSource {
+    fn name(&self) -> &str {
+        "electricitymaps-csv"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { carbon_history: true, carbon_snapshot: true, ..Capabilities::default() }
+    }
+
+    async fn carbon_history(&self, zone: &str, range: TimeRange) -> Result<Vec<CarbonIntensityHour>> {
+        ElectricityMapsCsv::load(&self.path, &self.catalog)?.carbon_history(zone, range).await
+    }
+
+    async fn carbon_snapshot(&self) -> Result<IntensityTable> {
+        Ok(ElectricityMapsCsv::load(&self.path, &self.catalog)?.into_table())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,10 @@
 //! |---|---|---|
 //! | [`csv`] | always | Electricity Maps hourly CSV exports |
 //! | [`catalog_file`], [`bundled`] | always | the region catalog file and the bundled data |
+//! | [`demo`] | always | the deterministic demo fleet |
 #![warn(missing_docs)]
 
 pub mod bundled;
 pub mod catalog_file;
 pub mod csv;
+pub mod demo;
