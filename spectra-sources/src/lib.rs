@@ -8,9 +8,12 @@
 //! | [`csv`] | always | Electricity Maps hourly CSV exports |
 //! | [`catalog_file`], [`bundled`] | always | the region catalog file and the bundled data |
 //! | [`demo`] | always | the deterministic demo fleet |
+//! | `duckdb_store` | `duckdb` (built from source) or `duckdb-prebuilt` | the DuckDB store of record |
 #![warn(missing_docs)]
 
 pub mod bundled;
 pub mod catalog_file;
 pub mod csv;
 pub mod demo;
+#[cfg(feature = "duckdb-prebuilt")]
+pub mod duckdb_store;
