@@ -1,0 +1,195 @@
+//! The engine over the bundled data, against both stores: every operation of the seed backend.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use spectra_core::{
+    Error, InstanceSelector, IntensityBasis, MemoryStore, MigrationRequest, RankRequest, Spectra, Store,
+};
+use spectra_sources::bundled;
+use spectra_sources::csv::CsvCarbonSource;
+use spectra_sources::demo::DemoFleet;
+
+fn engine_over<S: Store>(store: S, csv_dir: &std::path::Path) -> Spectra<S> {
+    let catalog = Arc::new(bundled::catalog().unwrap());
+    let carbon = Arc::new(CsvCarbonSource::new(csv_dir, catalog.clone()));
+    let fleet = Arc::new(DemoFleet::new(&catalog).unwrap());
+    Spectra::builder(store, catalog, carbon, fleet).build().unwrap()
+}
+
+/// A small CSV directory (two real exports) keeps the debug-build tests quick.
+fn small_csv_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["DE-LU_2024_hourly.csv", "US-MIDA-PJM_2024_hourly.csv", "FR_2023_hourly.csv"] {
+        std::fs::copy(bundled::csv_dir().join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+async fn every_operation<S: Store>(store: S) {
+    let csv = small_csv_dir();
+    let engine = engine_over(store, csv.path());
+    assert!(engine.health().ok);
+
+    // Import: the seven steps, then idempotent.
+    let report = engine.import().await.unwrap();
+    let c = report.counts;
+    assert_eq!(c.regions.inserted, 33);
+    assert_eq!(c.carbon_hours.inserted, 8784 * 2 + 8760);
+    assert_eq!(c.instances.inserted, 50);
+    assert!(c.utilisation.inserted > 40 * 24 * 45, "{c:?}");
+    assert!(c.anomalies.inserted >= 1, "the demo fleet has idle instances: {c:?}");
+    assert!(c.budgets.inserted >= 4);
+    assert!(c.jobs.inserted >= 1, "{c:?}");
+    assert_eq!(c.settings.inserted, 9);
+    assert_eq!(c.latency.inserted, 33);
+    let again = engine.import().await.unwrap();
+    assert_eq!(again.counts.inserted(), 0, "re-import inserts nothing: {:?}", again.counts);
+
+    // Clock and signals.
+    let t0 = engine.now();
+    assert_eq!(engine.tick(12).unwrap(), t0 + Duration::hours(12));
+    let latest = engine.signals_latest();
+    assert_eq!(latest.len(), 33);
+    let de = latest.iter().find(|s| s.region.as_str() == "aws-eu-central-1").unwrap();
+    assert_eq!((de.at, de.basis), (t0 + Duration::hours(12), IntensityBasis::Hourly));
+    let ie = latest.iter().find(|s| s.region.as_str() == "aws-eu-west-1").unwrap();
+    assert_eq!(ie.basis, IntensityBasis::AnnualFallback);
+    let history = engine.signals_history("aws-eu-central-1", t0, t0 + Duration::hours(24)).unwrap();
+    assert_eq!(history.len(), 24);
+    assert_eq!(history[12].lifecycle_g_per_kwh, de.intensity_g_per_kwh);
+    assert!(matches!(engine.signals_history("mars", t0, t0), Err(Error::NotFound { .. })));
+    assert!(engine.signals_history("aws-eu-central-1", t0, t0 - Duration::hours(1)).is_err());
+
+    // Ranking through the engine.
+    let ranking = engine.rank_regions(&RankRequest::at(engine.now())).unwrap();
+    assert_eq!(ranking.rows.len(), 33);
+
+    // Latency: baseline samples at import and on refresh, history per region.
+    assert_eq!(engine.latency_latest().unwrap().len(), 33);
+    let refreshed = engine.refresh_latency().await.unwrap();
+    assert_eq!(refreshed.len(), 33);
+    let lat = engine.latency_history("aws-us-east-1", t0, engine.now() + Duration::hours(1)).unwrap();
+    assert_eq!(lat.len(), 2, "one at import, one at refresh");
+
+    // Migrations: typed errors change nothing; a real one moves instances and records the saving.
+    let instances = engine.instances().unwrap();
+    let in_virginia: Vec<_> = instances.iter().filter(|i| i.region.as_str() == "aws-us-east-1").collect();
+    assert!(!in_virginia.is_empty());
+    let elsewhere = instances.iter().find(|i| i.region.as_str() != "aws-us-east-1").unwrap();
+    let req = |from: &str, to: &str, sel: InstanceSelector| MigrationRequest {
+        from_region: from.into(),
+        to_region: to.into(),
+        instances: sel,
+    };
+    let refused = [
+        req("aws-us-east-1", "mars-1", InstanceSelector::All),
+        req("aws-us-east-1", "aws-us-east-1", InstanceSelector::All),
+        req("aws-us-east-1", "aws-eu-north-1", InstanceSelector::Team("no-such-team".into())),
+        req("aws-us-east-1", "aws-eu-north-1", InstanceSelector::Ids(vec![elsewhere.id.clone()])),
+        req("aws-us-east-1", "aws-eu-north-1", InstanceSelector::Ids(vec!["i-missing".into()])),
+    ];
+    for r in &refused {
+        assert!(engine.execute_migration(r).is_err(), "{r:?} must be refused");
+    }
+    assert_eq!(engine.instances().unwrap(), instances, "refused migrations change nothing");
+    assert!(engine.migrations().unwrap().is_empty());
+    let m = engine.execute_migration(&req("aws-us-east-1", "aws-eu-north-1", InstanceSelector::All)).unwrap();
+    assert_eq!((m.id, m.instance_ids.len(), m.executed_at), (1, in_virginia.len(), engine.now()));
+    assert!(m.kg_co2e_per_month_after < m.kg_co2e_per_month_before, "{m:?}");
+    let moved = engine.instances().unwrap();
+    assert!(moved.iter().all(|i| i.region.as_str() != "aws-us-east-1"));
+    assert_eq!(engine.migrations().unwrap(), vec![m]);
+
+    // Settings: secrets are write-only.
+    engine.set_setting("electricity_maps.api_key", "em-secret-123", true).unwrap();
+    let views = engine.settings().unwrap();
+    let key = views.iter().find(|s| s.key == "electricity_maps.api_key").unwrap();
+    assert_eq!((key.value.as_deref(), key.is_set), (None, true));
+    assert!(!format!("{views:?}{engine:?}").contains("em-secret-123"));
+    assert_eq!(engine.secret_setting("electricity_maps.api_key").unwrap().unwrap().expose(), "em-secret-123");
+    assert!(engine.set_setting("bad key", "x", false).is_err());
+
+    // Health names each signal's source.
+    let health = engine.health();
+    let sources: Vec<_> = health.signals.iter().map(|s| (s.signal, s.source.as_str())).collect();
+    assert_eq!(
+        sources,
+        [("carbon", "electricitymaps-csv"), ("latency", "baseline"), ("fleet", "demo-fleet"), ("cost", "demo-fleet")]
+    );
+    assert!(health.signals[0].freshest.is_some());
+}
+
+async fn failed_import_changes_nothing<S: Store>(store: S) {
+    let csv = small_csv_dir();
+    let engine = engine_over(store, csv.path());
+    engine.import().await.unwrap();
+    let before = (engine.store().carbon_table().unwrap().present_hours(), engine.instances().unwrap().len());
+    std::fs::write(
+        csv.path().join("GB_2024_hourly.csv"),
+        "Datetime (UTC),Zone Id,Carbon Intensity gCO₂eq/kWh (LCA)\n2024-01-01 00:00:00,GB,96.4\n2024-01-01 01:00:00,GB,oops\n",
+    )
+    .unwrap();
+    let err = engine.import().await.unwrap_err();
+    assert_eq!(err.location().unwrap().line, Some(3), "{err}");
+    let after = (engine.store().carbon_table().unwrap().present_hours(), engine.instances().unwrap().len());
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn every_operation_on_the_memory_store() {
+    every_operation(MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn failed_import_changes_nothing_in_memory() {
+    failed_import_changes_nothing(MemoryStore::new()).await;
+}
+
+#[cfg(feature = "duckdb-prebuilt")]
+mod duckdb {
+    use spectra_sources::duckdb_store::DuckDbStore;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_operation_on_duckdb() {
+        every_operation(DuckDbStore::in_memory().unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn failed_import_changes_nothing_in_duckdb() {
+        failed_import_changes_nothing(DuckDbStore::in_memory().unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn the_engine_continues_from_a_reopened_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spectra.duckdb");
+        let csv = small_csv_dir();
+        let (now, migration) = {
+            let engine = engine_over(DuckDbStore::open(&path).unwrap(), csv.path());
+            engine.import().await.unwrap();
+            engine.tick(30).unwrap();
+            let m = engine
+                .execute_migration(&MigrationRequest {
+                    from_region: "aws-eu-central-1".into(),
+                    to_region: "aws-eu-north-1".into(),
+                    instances: InstanceSelector::All,
+                })
+                .unwrap();
+            engine.set_setting("optimizer.weight.carbon", "0.9", false).unwrap();
+            (engine.now(), m)
+        };
+        let engine = engine_over(DuckDbStore::open(&path).unwrap(), csv.path());
+        assert_eq!(engine.now(), now);
+        assert_eq!(engine.migrations().unwrap(), vec![migration]);
+        let weight = engine.settings().unwrap().into_iter().find(|s| s.key == "optimizer.weight.carbon").unwrap();
+        assert_eq!(weight.value.as_deref(), Some("0.9"));
+        assert_eq!(engine.signals_latest().len(), 33);
+        // Importing at a later simulated time adds only what is new at that time.
+        let c = engine.import().await.unwrap().counts;
+        assert_eq!((c.regions.inserted, c.carbon_hours.inserted, c.instances.inserted), (0, 0, 0));
+        assert_eq!((c.settings.inserted, c.latency.inserted, c.utilisation.inserted % 30), (0, 33, 0));
+    }
+}
