@@ -8,9 +8,12 @@
 //! | [`csv`] | always | Electricity Maps hourly CSV exports |
 //! | [`catalog_file`], [`bundled`] | always | the region catalog file and the bundled data |
 //! | [`demo`] | always | the deterministic demo fleet |
+//! | `analytics` | `polars` | tables as polars DataFrames |
 //! | `duckdb_store` | `duckdb` (built from source) or `duckdb-prebuilt` | the DuckDB store of record |
 #![warn(missing_docs)]
 
+#[cfg(feature = "polars")]
+pub mod analytics;
 pub mod bundled;
 pub mod catalog_file;
 pub mod csv;

@@ -193,3 +193,56 @@ mod duckdb {
         assert_eq!((c.settings.inserted, c.latency.inserted, c.utilisation.inserted % 30), (0, 33, 0));
     }
 }
+
+#[cfg(feature = "polars")]
+#[tokio::test]
+async fn dataframes_hold_the_same_rows_as_the_typed_calls() {
+    use spectra_sources::analytics::Frames;
+    use spectra_sources::analytics::polars::prelude::{DataType, TimeUnit, TimeZone};
+
+    let csv = small_csv_dir();
+    let engine = engine_over(MemoryStore::new(), csv.path());
+    engine.import().await.unwrap();
+    let t0 = engine.now();
+    engine
+        .execute_migration(&MigrationRequest {
+            from_region: "aws-eu-west-2".into(),
+            to_region: "aws-eu-west-3".into(),
+            instances: InstanceSelector::All,
+        })
+        .unwrap();
+
+    let typed = engine.signals_history("aws-eu-central-1", t0, t0 + Duration::hours(48)).unwrap();
+    let df = engine.signals_history_df("aws-eu-central-1", t0, t0 + Duration::hours(48)).unwrap();
+    assert_eq!(df.height(), typed.len());
+    let ca = df.column("lifecycle_g_per_kwh").unwrap().f64().unwrap().clone();
+    let lifecycle: Vec<Option<f64>> = (0..ca.len()).map(|i| ca.get(i)).collect();
+    assert_eq!(lifecycle, typed.iter().map(|h| Some(h.lifecycle_g_per_kwh)).collect::<Vec<_>>());
+    let hour = df.column("hour").unwrap();
+    assert_eq!(hour.dtype(), &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)));
+    let physical = hour.as_materialized_series().to_physical_repr();
+    let ca = physical.i64().unwrap();
+    let micros: Vec<Option<i64>> = (0..ca.len()).map(|i| ca.get(i)).collect();
+    assert_eq!(micros, typed.iter().map(|h| Some(h.hour.timestamp_micros())).collect::<Vec<_>>());
+
+    let instances = engine.instances().unwrap();
+    let df = engine.instances_df().unwrap();
+    assert_eq!(df.height(), instances.len());
+    let ca = df.column("id").unwrap().str().unwrap().clone();
+    let ids: Vec<Option<&str>> = (0..ca.len()).map(|i| ca.get(i)).collect();
+    assert_eq!(ids, instances.iter().map(|i| Some(i.id.as_str())).collect::<Vec<_>>());
+
+    let migrations = engine.migrations().unwrap();
+    let df = engine.migrations_df().unwrap();
+    assert_eq!(df.height(), 1);
+    let after = df.column("kg_co2e_per_month_after").unwrap().f64().unwrap().get(0);
+    assert_eq!(after, Some(migrations[0].kg_co2e_per_month_after));
+
+    let latest = engine.signals_latest();
+    assert_eq!(engine.signals_latest_df().unwrap().height(), latest.len());
+    let lat = engine.latency_history("aws-us-east-1", t0, t0 + Duration::hours(1)).unwrap();
+    assert_eq!(engine.latency_history_df("aws-us-east-1", t0, t0 + Duration::hours(1)).unwrap().height(), lat.len());
+    let util = engine.utilisation_df(t0, t0 + Duration::hours(2)).unwrap();
+    let running = instances.iter().filter(|i| i.state == spectra_core::InstanceState::Running).count();
+    assert_eq!(util.height(), running * 2);
+}
