@@ -1,18 +1,32 @@
-//! SPECTRA in one screen, with no keys and no network: load the bundled Electricity Maps exports,
-//! set the simulation clock, rank every catalog region for a workload, and show the data used.
+//! SPECTRA in one screen, with no keys and no network: import the bundled data into the engine,
+//! advance the simulation clock, rank every catalog region for a workload, execute one migration
+//! and show its history, then the data used.
 //!
 //! ```text
 //! cargo run --example quickstart
+//! DATABASE_URL=file:./spectra.duckdb cargo run --features duckdb-prebuilt --example quickstart
 //! ```
-//! Settings come from the environment or `.env` (`SIM_START`, `CSV_DIR`, `LATENCY_VANTAGE_REGION`).
+//! With a DuckDB feature and `DATABASE_URL`, state persists in that file and a second run continues
+//! from it (the clock moves on, migrations accumulate). Settings come from the environment or
+//! `.env` (`SIM_START`, `CSV_DIR`, `LATENCY_VANTAGE_REGION`, `DATABASE_URL`).
 
-use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use spectra::{RankRequest, Ranking, Settings, Workload, rank_regions};
+use spectra::{
+    ImportStep, InstanceSelector, MigrationRequest, RankRequest, Ranking, Settings, Spectra, Store, Workload,
+};
 
-fn main() -> ExitCode {
-    match run() {
+/// Where the demo workload runs today.
+const CURRENT: &str = "aws-us-east-1";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let result = match spectra::settings_from_env() {
+        Err(e) => Err(e),
+        Ok(settings) => open_and_run(settings).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -21,38 +35,74 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> spectra::Result<()> {
-    let settings = spectra::settings_from_env()?;
-    let data = spectra::load_csv_signals(&settings)?;
-    let mut clock = spectra::SimClock::new(settings.sim_start);
+#[cfg(feature = "duckdb-prebuilt")]
+async fn open_and_run(settings: Settings) -> spectra::Result<()> {
+    if settings.database_url.is_some() {
+        return run(spectra::open_duckdb(&settings)?, &settings).await;
+    }
+    run(spectra::engine(spectra::MemoryStore::new(), &settings)?, &settings).await
+}
+
+#[cfg(not(feature = "duckdb-prebuilt"))]
+async fn open_and_run(settings: Settings) -> spectra::Result<()> {
+    if settings.database_url.is_some() {
+        eprintln!("note: DATABASE_URL is set but this build has no DuckDB feature; using memory.");
+    }
+    run(spectra::engine(spectra::MemoryStore::new(), &settings)?, &settings).await
+}
+
+async fn run<S: Store>(engine: Spectra<S>, settings: &Settings) -> spectra::Result<()> {
+    let resumed = engine.now() != engine.clock().start() || !engine.migrations()?.is_empty();
+    println!("SPECTRA quickstart (store: {})", engine.store().name());
+    if resumed {
+        println!("  continuing from stored state: clock at {}", engine.now().format("%Y-%m-%d %H:%M UTC"));
+    }
+    let show_progress = std::io::stderr().is_terminal();
+    let report = engine
+        .import_with_progress(&|step: ImportStep| {
+            if show_progress {
+                eprintln!("  import [{}/8] {step}", step.number());
+            }
+        })
+        .await?;
+    let c = &report.counts;
+    println!(
+        "  import     {} regions, {} carbon hours, {} instances, {} utilisation hours, {} anomalies, {} budgets, \
+         {} jobs, {} settings inserted ({} rows already stored)",
+        c.regions.inserted,
+        c.carbon_hours.inserted,
+        c.instances.inserted,
+        c.utilisation.inserted,
+        c.anomalies.inserted,
+        c.budgets.inserted,
+        c.jobs.inserted,
+        c.settings.inserted,
+        c.regions.skipped + c.carbon_hours.skipped + c.instances.skipped + c.utilisation.skipped + c.settings.skipped,
+    );
     // Midday in Europe on the first simulated day: solar output makes the ranking interesting.
-    clock.tick(12)?;
+    engine.tick(12)?;
 
-    let mut request = RankRequest::at(clock.now());
-    request.current_region = Some("aws-us-east-1".into());
+    let mut request = RankRequest::at(engine.now());
+    request.current_region = Some(CURRENT.into());
     request.workload = Workload { instances: 10, ..Workload::default() };
-    let ranking = rank_regions(&data.signals, &request)?;
-
-    print_header(&settings, &clock, &request);
+    let ranking = engine.rank_regions(&request)?;
+    print_header(settings, &engine, &request);
     print_ranking(&ranking);
-    print_data_used(&settings, &data);
+    migrate_one_team(&engine, &ranking)?;
+    print_data_used(settings, &engine);
     Ok(())
 }
 
-fn print_header(settings: &Settings, clock: &spectra::SimClock, request: &RankRequest) {
+fn print_header<S: Store>(settings: &Settings, engine: &Spectra<S>, request: &RankRequest) {
     let w = &request.weights;
-    println!("SPECTRA quickstart: where should this workload run now?");
     println!(
-        "  clock      {} (SIM_START {} + 12 h)",
-        clock.now().format("%Y-%m-%d %H:%M UTC"),
-        clock.start().format("%Y-%m-%d %H:%M")
+        "  clock      {} (SIM_START {})",
+        engine.now().format("%Y-%m-%d %H:%M UTC"),
+        engine.clock().start().format("%Y-%m-%d %H:%M")
     );
     println!(
-        "  workload   {} instances x {:.2} W at ${:.3}/h (one m5.large each), current region {}",
-        request.workload.instances,
-        request.workload.watts_per_instance,
-        request.workload.usd_per_instance_hour,
-        request.current_region.as_ref().map_or("none", |c| c.as_str()),
+        "  workload   {} instances x {:.2} W at ${:.3}/h (one m5.large each), current region {CURRENT}",
+        request.workload.instances, request.workload.watts_per_instance, request.workload.usd_per_instance_hour,
     );
     println!(
         "  weights    carbon {:.2}, latency {:.2}, cost {:.2}; latency from {}",
@@ -63,7 +113,7 @@ fn print_header(settings: &Settings, clock: &spectra::SimClock, request: &RankRe
 
 fn print_ranking(ranking: &Ranking) {
     println!(
-        "{:>4}  {:<32} {:>7} {:<8} {:>6} {:>8} {:>9} {:>8} {:>6} {:>8}  recommendation",
+        "{:>4}  {:<28} {:>8} {:<8} {:>6} {:>7} {:>9} {:>6} {:>6} {:>7}  recommendation",
         "rank", "region", "gCO2/kWh", "basis", "PUE", "lat ms", "kgCO2e/mo", "$/mo", "score", "saving"
     );
     for row in &ranking.rows {
@@ -74,7 +124,7 @@ fn print_ranking(ranking: &Ranking) {
         };
         let saving = row.saving.map_or(String::new(), |s| format!("{:+.0}%", s.carbon_pct));
         println!(
-            "{:>4}  {:<32} {:>8.1} {:<8} {:>6.3} {:>8.1} {:>9.2} {:>8.0} {:>6.3} {:>8}  {}: {}",
+            "{:>4}  {:<28} {:>8.1} {:<8} {:>6.3} {:>7.1} {:>9.2} {:>6.0} {:>6.3} {:>7}  {}: {}",
             row.rank,
             row.region,
             row.intensity_g_per_kwh,
@@ -89,56 +139,88 @@ fn print_ranking(ranking: &Ranking) {
             row.recommendation,
         );
     }
-    println!("  * annual: no hourly value at this hour, the region's annual mean stands in (estimated).");
-    if ranking.excluded > 0 {
-        println!("  {} regions excluded by constraints.", ranking.excluded);
-    }
+    println!("  * annual: no hourly value at this hour; the region's annual mean stands in (estimated).");
     println!();
 }
 
-fn print_data_used(settings: &Settings, data: &spectra::CsvSignals) {
-    let catalog = data.signals.catalog();
-    let report = &data.report;
-    println!(
-        "Data used: {} files from {}, {} hours loaded, {} rows skipped (empty values or repeats)",
-        report.files.len(),
-        settings.csv_dir.display(),
-        report.inserted(),
-        report.skipped()
-    );
-    #[derive(Default)]
-    struct ZoneSummary {
-        files: usize,
-        hours: u64,
-        first: Option<chrono::DateTime<chrono::Utc>>,
-        last: Option<chrono::DateTime<chrono::Utc>>,
-    }
-    let mut by_zone: BTreeMap<&str, ZoneSummary> = BTreeMap::new();
-    for f in &report.files {
-        for zone in &f.zones {
-            let z = by_zone.entry(zone).or_default();
-            z.files += 1;
-            z.hours += f.inserted;
-            z.first = z.first.into_iter().chain(f.first_hour).min();
-            z.last = z.last.max(f.last_hour);
+/// Moves the first team that still has instances in the current region to the best region.
+fn migrate_one_team<S: Store>(engine: &Spectra<S>, ranking: &Ranking) -> spectra::Result<()> {
+    let Some(best) = ranking.rows.first().filter(|r| r.region.as_str() != CURRENT) else {
+        println!("Migration: {CURRENT} already ranks first; nothing to move.");
+        return Ok(());
+    };
+    let instances = engine.instances()?;
+    match instances.iter().find(|i| i.region.as_str() == CURRENT) {
+        None => println!("Migration: no instance left in {CURRENT}."),
+        Some(first) => {
+            let m = engine.execute_migration(&MigrationRequest {
+                from_region: CURRENT.into(),
+                to_region: best.region.clone(),
+                instances: InstanceSelector::Team(first.team.clone()),
+            })?;
+            println!(
+                "Migration #{}: team {} ({} instances) {} -> {}",
+                m.id,
+                first.team,
+                m.instance_ids.len(),
+                m.from_region,
+                m.to_region
+            );
         }
     }
-    let day = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("?".to_owned(), |t| t.format("%Y-%m-%d").to_string());
-    println!("  {:<12} {:>5} {:>7}  {:<24}  regions", "zone", "files", "hours", "range");
-    for (zone, z) in &by_zone {
-        let regions: Vec<_> = catalog.regions().iter().filter(|r| r.zone == *zone).map(|r| r.code.as_str()).collect();
+    println!("Migration history:");
+    println!(
+        "  {:>3}  {:<17} {:<19} {:<26} {:>5} {:>16} {:>16}",
+        "id", "executed", "from", "to", "inst.", "kgCO2e/mo", "$/mo"
+    );
+    for m in engine.migrations()? {
         println!(
-            "  {:<12} {:>5} {:>7}  {} .. {}  {}",
+            "  {:>3}  {:<17} {:<19} {:<26} {:>5} {:>7.2} -> {:<6.2} {:>7.0} -> {:<6.0}",
+            m.id,
+            m.executed_at.format("%Y-%m-%d %H:%M"),
+            m.from_region,
+            m.to_region,
+            m.instance_ids.len(),
+            m.kg_co2e_per_month_before,
+            m.kg_co2e_per_month_after,
+            m.cost_usd_per_month_before,
+            m.cost_usd_per_month_after
+        );
+    }
+    println!();
+    Ok(())
+}
+
+fn print_data_used<S: Store>(settings: &Settings, engine: &Spectra<S>) {
+    let signals = engine.signals();
+    let catalog = engine.catalog();
+    println!(
+        "Data used: Electricity Maps exports from {}, {} hours in the store",
+        settings.csv_dir.display(),
+        signals.table().present_hours()
+    );
+    println!("  {:<12} {:>7}  {:<24}  regions", "zone", "hours", "range");
+    let mut zones: Vec<_> = signals.table().iter().collect();
+    zones.sort_by_key(|(zone, _)| *zone);
+    let day =
+        |h: Option<i64>| h.map_or("?".to_owned(), |h| spectra::series::hour_start(h).format("%Y-%m-%d").to_string());
+    for (zone, series) in zones {
+        let regions: Vec<_> = catalog.regions().iter().filter(|r| r.zone == zone).map(|r| r.code.as_str()).collect();
+        println!(
+            "  {:<12} {:>7}  {} .. {}  {}",
             zone,
-            z.files,
-            z.hours,
-            day(z.first),
-            day(z.last),
+            series.present_hours(),
+            day(series.first_hour()),
+            day(series.last_present_hour()),
             regions.join(", ")
         );
     }
-    let without: Vec<_> =
-        catalog.regions().iter().filter(|r| !by_zone.contains_key(r.zone.as_str())).map(|r| r.code.as_str()).collect();
+    let without: Vec<_> = catalog
+        .regions()
+        .iter()
+        .filter(|r| signals.table().series(&r.zone).is_none())
+        .map(|r| r.code.as_str())
+        .collect();
     println!(
         "  {} catalog regions, {} without hourly data (annual figure): {}",
         catalog.len(),

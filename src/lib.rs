@@ -7,11 +7,13 @@
 //! [`spectra_sources`] (the adapters), and wires them with defaults:
 //!
 //! ```no_run
+//! # async fn run() -> spectra::Result<()> {
 //! let settings = spectra::settings_from_env()?;
-//! let data = spectra::load_csv_signals(&settings)?;
-//! let ranking = spectra::rank_regions(&data.signals, &spectra::RankRequest::at(settings.sim_start))?;
+//! let engine = spectra::engine(spectra::MemoryStore::new(), &settings)?;
+//! engine.import().await?;
+//! let ranking = engine.rank_regions(&spectra::RankRequest::at(engine.now()))?;
 //! println!("run in {}", ranking.rows[0].region);
-//! # Ok::<(), spectra::Error>(())
+//! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
 
@@ -22,7 +24,8 @@ use std::sync::Arc;
 pub use spectra_core::*;
 pub use spectra_sources::{self as sources, bundled};
 
-use spectra_sources::csv::{ElectricityMapsCsv, LoadReport};
+use spectra_sources::csv::{CsvCarbonSource, ElectricityMapsCsv, LoadReport};
+use spectra_sources::demo::DemoFleet;
 
 /// Reads [`Settings`] from the process environment, over a `.env` file in the working directory
 /// when there is one (the environment wins). The only place SPECTRA reads the environment.
@@ -76,6 +79,22 @@ pub fn load_csv_signals(settings: &Settings) -> Result<CsvSignals> {
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The engine over `store` in demo mode: the bundled catalog (latencies from
+/// `settings.latency_vantage_region`), the Electricity Maps exports in `settings.csv_dir`, the
+/// deterministic demo fleet, and the clock from the store or `settings.sim_start`.
+pub fn engine<S: Store>(store: S, settings: &Settings) -> Result<Spectra<S>> {
+    let catalog = Arc::new(bundled::catalog_from(&settings.latency_vantage_region)?);
+    let carbon = Arc::new(CsvCarbonSource::new(&settings.csv_dir, catalog.clone()));
+    let fleet = Arc::new(DemoFleet::new(&catalog)?);
+    Spectra::builder(store, catalog, carbon, fleet).with_sim_start(settings.sim_start).build()
+}
+
+/// The engine over the DuckDB store named by `DATABASE_URL` (in memory when unset).
+#[cfg(feature = "duckdb-prebuilt")]
+pub fn open_duckdb(settings: &Settings) -> Result<Spectra<sources::duckdb_store::DuckDbStore>> {
+    engine(sources::duckdb_store::DuckDbStore::from_settings(settings)?, settings)
+}
 
 #[cfg(test)]
 mod tests {

@@ -131,6 +131,49 @@ impl<S: Store> fmt::Debug for Spectra<S> {
     }
 }
 
+/// The steps of [`Spectra::import`], as reported to a progress callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportStep {
+    /// 1. Regions of the catalog.
+    Regions,
+    /// 2. Carbon hours from the carbon source (the CSV exports).
+    Carbon,
+    /// 3. Instances and utilisation from the fleet source.
+    Fleet,
+    /// 4. Anomalies detected in the fleet's utilisation.
+    Anomalies,
+    /// 5. Team budgets.
+    Budgets,
+    /// 6. Scheduled-job recommendations.
+    Jobs,
+    /// 7. Default settings.
+    Settings,
+    /// Writing it all in one transaction.
+    Writing,
+}
+
+impl ImportStep {
+    /// 1-based step number (the write is step 8).
+    pub fn number(self) -> usize {
+        self as usize + 1
+    }
+}
+
+impl fmt::Display for ImportStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Regions => "regions",
+            Self::Carbon => "carbon intensity (reading exports)",
+            Self::Fleet => "fleet and utilisation",
+            Self::Anomalies => "anomalies",
+            Self::Budgets => "team budgets",
+            Self::Jobs => "scheduled-job recommendations",
+            Self::Settings => "default settings",
+            Self::Writing => "writing (one transaction)",
+        })
+    }
+}
+
 /// What [`Spectra::import`] did, step by step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportReport {
@@ -225,11 +268,42 @@ pub struct Health {
     pub signals: Vec<SignalHealth>,
 }
 
-/// Demo jobs scheduled at import: (name, hours, kW, window hours, current region, candidates).
-const DEMO_JOBS: [(&str, u32, f64, i64, &str, &[&str]); 3] = [
-    ("nightly-etl", 4, 2.0, 24, "aws-us-east-1", &["aws-us-east-2", "aws-us-west-2", "aws-ca-central-1"]),
-    ("ml-training", 8, 6.5, 48, "aws-eu-central-1", &["aws-eu-west-2", "aws-eu-west-3", "aws-eu-north-1"]),
-    ("monthly-report", 2, 0.5, 72, "aws-ap-southeast-1", &["aws-ap-southeast-2", "aws-ap-northeast-1"]),
+/// A demo job scheduled at import.
+struct DemoJob {
+    name: &'static str,
+    hours: u32,
+    kw: f64,
+    /// Hours from now to the deadline.
+    window: i64,
+    current: &'static str,
+    candidates: &'static [&'static str],
+}
+
+const DEMO_JOBS: [DemoJob; 3] = [
+    DemoJob {
+        name: "nightly-etl",
+        hours: 4,
+        kw: 2.0,
+        window: 24,
+        current: "aws-us-east-1",
+        candidates: &["aws-us-east-2", "aws-us-west-2", "aws-ca-central-1"],
+    },
+    DemoJob {
+        name: "ml-training",
+        hours: 8,
+        kw: 6.5,
+        window: 48,
+        current: "aws-eu-central-1",
+        candidates: &["aws-eu-west-2", "aws-eu-west-3", "aws-eu-north-1"],
+    },
+    DemoJob {
+        name: "monthly-report",
+        hours: 2,
+        kw: 0.5,
+        window: 72,
+        current: "aws-ap-southeast-1",
+        candidates: &["aws-ap-southeast-2", "aws-ap-northeast-1"],
+    },
 ];
 
 /// Default settings, filled only where missing: (key, value, secret).
@@ -306,8 +380,16 @@ impl<S: Store> Spectra<S> {
     ///
     /// When any step fails (a bad CSV, an unreachable source), nothing is written.
     pub async fn import(&self) -> Result<ImportReport> {
+        self.import_with_progress(&|_| {}).await
+    }
+
+    /// [`Spectra::import`], calling `progress` as each step starts (for a progress display).
+    pub async fn import_with_progress(&self, progress: &(dyn Fn(ImportStep) + Send + Sync)) -> Result<ImportReport> {
         let now = self.now();
+        progress(ImportStep::Regions);
+        progress(ImportStep::Carbon);
         let carbon = self.carbon.carbon_snapshot().await?;
+        progress(ImportStep::Fleet);
         let instances = self.fleet.instances().await?;
         let fleet_range =
             TimeRange::new(now - Duration::days(FLEET_HISTORY_DAYS), now + Duration::days(FLEET_FUTURE_DAYS))?;
@@ -335,6 +417,13 @@ impl<S: Store> Spectra<S> {
         let setting = |key: &str, default: f64| -> f64 {
             settings.iter().find(|s| s.key == key).and_then(|s| s.value.parse().ok()).unwrap_or(default)
         };
+        progress(ImportStep::Anomalies);
+        let anomalies = detect_idle(&instances, &utilisation, now, setting("anomaly.idle_cpu_pct", 5.0));
+        progress(ImportStep::Budgets);
+        let budgets = default_budgets(&instances, now, setting("budget.default_kg_co2e_per_quarter", 50.0));
+        progress(ImportStep::Jobs);
+        let jobs = demo_jobs(&signals, now);
+        progress(ImportStep::Settings);
         let batch = ImportBatch {
             regions: self.catalog.regions().to_vec(),
             latency: self
@@ -348,9 +437,9 @@ impl<S: Store> Spectra<S> {
                     source: LatencySource::Baseline,
                 })
                 .collect(),
-            anomalies: detect_idle(&instances, &utilisation, now, setting("anomaly.idle_cpu_pct", 5.0)),
-            budgets: default_budgets(&instances, now, setting("budget.default_kg_co2e_per_quarter", 50.0)),
-            jobs: demo_jobs(&signals, now),
+            anomalies,
+            budgets,
+            jobs,
             settings: DEFAULT_SETTINGS
                 .iter()
                 .map(|&(key, value, secret)| SettingEntry { key: key.into(), value: value.into(), secret })
@@ -359,6 +448,7 @@ impl<S: Store> Spectra<S> {
             instances,
             utilisation,
         };
+        progress(ImportStep::Writing);
         let counts = self.store.import(&batch)?;
         self.reload_signals()?;
         Ok(ImportReport { counts, zones: self.signals().table().iter().count(), at: now })
@@ -677,21 +767,21 @@ fn default_budgets(instances: &[Instance], now: DateTime<Utc>, kg: f64) -> Vec<T
 fn demo_jobs(signals: &RegionSignals, now: DateTime<Utc>) -> Vec<JobRecommendation> {
     DEMO_JOBS
         .iter()
-        .filter_map(|&(name, hours, kw, window, current, candidates)| {
+        .filter_map(|demo| {
             let job = Job {
-                duration_hours: hours,
+                duration_hours: demo.hours,
                 earliest_start: now,
-                deadline: now + Duration::hours(window),
-                power_kw: kw,
-                current_region: current.into(),
-                candidate_regions: candidates.iter().map(|&c| c.into()).collect(),
+                deadline: now + Duration::hours(demo.window),
+                power_kw: demo.kw,
+                current_region: demo.current.into(),
+                candidate_regions: demo.candidates.iter().map(|&c| c.into()).collect(),
             };
             let choice = best_window(signals, &job).ok()?;
             let best = choice.best.first()?;
             Some(JobRecommendation {
-                job: name.into(),
-                duration_hours: hours,
-                power_kw: kw,
+                job: demo.name.into(),
+                duration_hours: demo.hours,
+                power_kw: demo.kw,
                 earliest_start: job.earliest_start,
                 deadline: job.deadline,
                 allowed_regions: job.candidate_regions.clone(),

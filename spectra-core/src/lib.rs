@@ -39,8 +39,8 @@ pub mod testing;
 pub use catalog::Catalog;
 pub use clock::{Clock, SimClock, SystemClock};
 pub use engine::{
-    Health, ImportReport, InstanceSelector, MigrationRequest, RegionSignal, SettingView, SignalHealth, Spectra,
-    SpectraBuilder,
+    Health, ImportReport, ImportStep, InstanceSelector, MigrationRequest, RegionSignal, SettingView, SignalHealth,
+    Spectra, SpectraBuilder,
 };
 pub use error::{Error, Location, Result};
 pub use model::{

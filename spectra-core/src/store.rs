@@ -106,7 +106,7 @@ impl ImportCounts {
 }
 
 /// Where SPECTRA keeps its state. Implemented in memory ([`MemoryStore`]) and by DuckDB
-/// (`spectra-sources`, feature `duckdb`); both pass the conformance suite in [`crate::testing`].
+/// (`spectra-sources`, feature `duckdb`); both pass the conformance suite `testing::check_store` (feature `testing`).
 pub trait Store: Send + Sync + fmt::Debug {
     /// A short name for reports, e.g. `"memory"` or `"duckdb"`.
     fn name(&self) -> &str;
@@ -305,7 +305,7 @@ impl Store for MemoryStore {
         let state = self.lock();
         let mut out: Vec<_> =
             state.latency.values().filter(|s| s.region.as_str() == region && range.contains(s.time)).cloned().collect();
-        out.sort_by(|a, b| a.time.cmp(&b.time));
+        out.sort_by_key(|s| s.time);
         Ok(out)
     }
 

@@ -286,7 +286,7 @@ fn insert_each<T>(
 }
 
 fn opt(v: f32) -> Value {
-    if v.is_nan() { Value::Null } else { Value::Double(f64::from(spectra_core::series::widen(v))) }
+    if v.is_nan() { Value::Null } else { Value::Double(spectra_core::series::widen(v)) }
 }
 
 impl Store for DuckDbStore {
@@ -301,8 +301,7 @@ impl Store for DuckDbStore {
     fn import(&self, batch: &ImportBatch) -> Result<ImportCounts> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(db_err)?;
-        let mut counts = ImportCounts::default();
-        counts.regions = insert_each(
+        let regions = insert_each(
             &tx,
             "INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             &batch.regions,
@@ -352,9 +351,9 @@ impl Store for DuckDbStore {
             .execute("INSERT INTO carbon_intensity_hours SELECT * FROM staging_carbon ON CONFLICT DO NOTHING", [])
             .map_err(db_err)? as u64;
         tx.execute_batch("DROP TABLE staging_carbon").map_err(db_err)?;
-        counts.carbon_hours = StepCount { inserted, skipped: staged - inserted };
+        let carbon_hours = StepCount { inserted, skipped: staged - inserted };
 
-        counts.latency = insert_each(
+        let latency = insert_each(
             &tx,
             "INSERT INTO latency_samples VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             &batch.latency,
@@ -367,7 +366,7 @@ impl Store for DuckDbStore {
                 ])
             },
         )?;
-        counts.instances = insert_each(
+        let instances = insert_each(
             &tx,
             "INSERT INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             &batch.instances,
@@ -400,9 +399,9 @@ impl Store for DuckDbStore {
             .execute("INSERT INTO utilisation_hours SELECT * FROM staging_utilisation ON CONFLICT DO NOTHING", [])
             .map_err(db_err)? as u64;
         tx.execute_batch("DROP TABLE staging_utilisation").map_err(db_err)?;
-        counts.utilisation = StepCount { inserted, skipped: batch.utilisation.len() as u64 - inserted };
+        let utilisation = StepCount { inserted, skipped: batch.utilisation.len() as u64 - inserted };
 
-        counts.anomalies = insert_each(
+        let anomalies = insert_each(
             &tx,
             "INSERT INTO anomalies VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             &batch.anomalies,
@@ -416,13 +415,13 @@ impl Store for DuckDbStore {
                 ])
             },
         )?;
-        counts.budgets = insert_each(
+        let budgets = insert_each(
             &tx,
             "INSERT INTO team_budgets VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             &batch.budgets,
             |b| Ok(vec![Value::Text(b.team.clone()), Value::Text(b.quarter.clone()), Value::Double(b.budget_kg_co2e)]),
         )?;
-        counts.jobs = insert_each(
+        let jobs = insert_each(
             &tx,
             "INSERT INTO job_recommendations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             &batch.jobs,
@@ -442,12 +441,12 @@ impl Store for DuckDbStore {
                 ])
             },
         )?;
-        counts.settings =
+        let settings =
             insert_each(&tx, "INSERT INTO settings VALUES (?, ?, ?) ON CONFLICT DO NOTHING", &batch.settings, |s| {
                 Ok(vec![Value::Text(s.key.clone()), Value::Text(s.value.clone()), Value::Boolean(s.secret)])
             })?;
         tx.commit().map_err(db_err)?;
-        Ok(counts)
+        Ok(ImportCounts { regions, carbon_hours, latency, instances, utilisation, anomalies, budgets, jobs, settings })
     }
 
     fn regions(&self) -> Result<Vec<Region>> {
