@@ -233,6 +233,11 @@ impl IntensityTable {
         self.zones.iter().map(|(z, s)| (z.as_str(), s))
     }
 
+    /// Gives up the zones and their series, in load order.
+    pub fn into_zones(self) -> impl Iterator<Item = (String, HourlySeries)> {
+        self.zones.into_iter()
+    }
+
     /// Total hours with a value, over all zones.
     pub fn present_hours(&self) -> usize {
         self.zones.iter().map(|(_, s)| s.present_hours()).sum()

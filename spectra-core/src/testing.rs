@@ -164,6 +164,19 @@ pub fn check_store<S: crate::Store>(make: impl Fn() -> S) {
     assert_eq!(again.inserted(), 0, "re-importing inserts nothing: {again:?}");
     assert_eq!(again.carbon_hours.skipped, 96);
 
+    // A zone stored with a gap: a later import fills the gap and skips the rest.
+    let gappy = |hours: &[i64]| {
+        let mut carbon = IntensityTable::new();
+        for &h in hours {
+            carbon.series_mut("Z3").set(hour_index(t0) + h, 7.0, HourDetail::unknown(CarbonSource::Csv));
+        }
+        ImportBatch { carbon, ..ImportBatch::default() }
+    };
+    assert_eq!(store.import(&gappy(&[0, 2, 5])).expect("gappy").carbon_hours.inserted, 3);
+    let filled = store.import(&gappy(&[0, 1, 2, 5, 6])).expect("fill").carbon_hours;
+    assert_eq!((filled.inserted, filled.skipped), (2, 3));
+    assert_eq!(store.carbon_table().expect("table").series("Z3").map(|s| s.present_hours()), Some(5));
+
     // Queries.
     assert_eq!(store.regions().expect("regions"), batch.regions);
     let range = TimeRange::new(t0 + Duration::hours(1), t0 + Duration::hours(4)).expect("range");
@@ -173,7 +186,7 @@ pub fn check_store<S: crate::Store>(make: impl Fn() -> S) {
     assert_eq!(hours[0].source, CarbonSource::Csv);
     assert!(store.carbon_history("nowhere", range).expect("unknown zone").is_empty());
     let table = store.carbon_table().expect("table");
-    assert_eq!(table.present_hours(), 96);
+    assert_eq!(table.present_hours(), 96 + 5);
     assert_eq!(table.series("Z2").and_then(|s| s.at(hour_index(t0) + 47)), Some(50.5));
     let latest = store.latency_latest(t0 + Duration::hours(5)).expect("latest");
     assert_eq!(latest.iter().map(|s| (s.region.as_str(), s.ms)).collect::<Vec<_>>(), [("r1", 15.0), ("r2", 30.0)]);

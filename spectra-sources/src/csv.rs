@@ -22,7 +22,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde::Serialize;
 use spectra_core::catalog::MAX_PLAUSIBLE_INTENSITY;
 use spectra_core::series::{HourDetail, SetOutcome, hour_index, hour_start};
@@ -158,13 +158,58 @@ pub struct ElectricityMapsCsv {
 
 impl ElectricityMapsCsv {
     /// Loads one CSV file, or every `*.csv` file of a directory in name order. All or nothing.
+    ///
+    /// Files are parsed in parallel (one thread per core), then merged in name order, so the
+    /// result and the first error reported are those of a sequential load.
     pub fn load(path: impl AsRef<Path>, catalog: &Catalog) -> Result<Self> {
+        let files = csv_files(path.as_ref())?;
         let mut loader = Self { table: IntensityTable::new(), report: LoadReport::default() };
-        for file in csv_files(path.as_ref())? {
-            let report = loader.load_file(&file, catalog)?;
+        for (file, parsed) in files.iter().zip(parse_all(&files, catalog)) {
+            let (mut report, part) = parsed?;
+            loader.merge(file, &mut report, part)?;
             loader.report.files.push(report);
         }
         Ok(loader)
+    }
+
+    /// Adds one file's hours to the table: a zone seen for the first time moves in whole;
+    /// otherwise hour by hour, counting repeats and refusing conflicts.
+    fn merge(&mut self, file: &Path, report: &mut FileReport, part: IntensityTable) -> Result<()> {
+        for (zone, series) in part.into_zones() {
+            if self.table.series(&zone).is_none() {
+                *self.table.series_mut(&zone) = series;
+                continue;
+            }
+            let Some(first) = series.first_hour() else { continue };
+            for hour in first..series.end_hour() {
+                let Some((value, detail)) = series.point(hour) else { continue };
+                match self.table.series_mut(&zone).set(hour, value, detail) {
+                    SetOutcome::Inserted => {}
+                    SetOutcome::Unchanged => {
+                        report.inserted -= 1;
+                        report.duplicates += 1;
+                    }
+                    SetOutcome::Conflict(existing) => {
+                        let mut at = Location::file(file).column("Carbon Intensity gCO₂eq/kWh (LCA)");
+                        at.line = line_of_hour(file, hour);
+                        return Err(Error::invalid(
+                            at,
+                            format!(
+                                "duplicate hour: zone {zone} {} is {value} here but {existing} in an earlier file",
+                                hour_start(hour).format("%Y-%m-%d %H:%M")
+                            ),
+                        ));
+                    }
+                    SetOutcome::OutOfSpan => {
+                        return Err(Error::invalid(
+                            Location::file(file),
+                            format!("zone {zone}: hours more than 30 years apart across files"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The hourly series loaded, by zone.
@@ -181,8 +226,61 @@ impl ElectricityMapsCsv {
     pub fn report(&self) -> &LoadReport {
         &self.report
     }
+}
 
-    fn load_file(&mut self, path: &Path, catalog: &Catalog) -> Result<FileReport> {
+/// Parses every file, in parallel over the available cores; results in file order.
+fn parse_all(files: &[PathBuf], catalog: &Catalog) -> Vec<Result<(FileReport, IntensityTable)>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+    if threads == 1 {
+        return files.iter().map(|f| load_file(f, catalog)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        done.push((i, load_file(file, catalog)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                // A worker panicking would be a bug in the parser; surface it as an error.
+                w.join().unwrap_or_else(|_| {
+                    vec![(0, Err(Error::source("electricitymaps-csv", "a parser thread panicked")))]
+                })
+            })
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The line of the first row of `file` for `hour`: used only to point a cross-file conflict at
+/// its line, so a plain rescan is fine.
+fn line_of_hour(file: &Path, hour: i64) -> Option<u64> {
+    let mut reader = ::csv::ReaderBuilder::new().flexible(true).from_path(file).ok()?;
+    let mut record = ::csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).ok()? {
+        let text = std::str::from_utf8(record.get(0)?).ok()?.trim();
+        if parse_hour(text).ok() == Some(hour) {
+            return record.position().map(|p| p.line());
+        }
+    }
+    None
+}
+
+/// Parses one file into its own table.
+fn load_file(path: &Path, catalog: &Catalog) -> Result<(FileReport, IntensityTable)> {
+    let mut table = IntensityTable::new();
+    {
         let at = || Location::file(path);
         let io_err = |e: std::io::Error| Error::invalid(at(), format!("cannot read: {e}"));
         let file = File::open(path).map_err(io_err)?;
@@ -192,9 +290,10 @@ impl ElectricityMapsCsv {
         let mut reader = ::csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
-            .trim(::csv::Trim::All)
+            // Only the header is trimmed by the reader; cells are trimmed when read (cheaper).
+            .trim(::csv::Trim::Headers)
             .from_reader(BufReader::with_capacity(1 << 16, file));
-        let header = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+        let header = reader.byte_headers().map_err(|e| csv_error(path, e, &[]))?.clone();
         let mut names = Vec::with_capacity(header.len());
         for (i, raw) in header.iter().enumerate() {
             let name = std::str::from_utf8(raw)
@@ -227,13 +326,14 @@ impl ElectricityMapsCsv {
         };
         // The last zone id seen and found in the catalog: files hold one zone, so look it up once.
         let mut known_zone: Option<String> = None;
-        let mut record = ::csv::ByteRecord::new();
+        let mut record = ::csv::StringRecord::new();
         let mut hours = (i64::MAX, i64::MIN);
         loop {
-            match reader.read_byte_record(&mut record) {
+            // One UTF-8 check per record; a bad byte is reported with its field's name.
+            match reader.read_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => return Err(csv_error(path, e)),
+                Err(e) => return Err(csv_error(path, e, &cols.names)),
             }
             let line = record.position().map_or(0, |p| p.line());
             if record.len() != cols.names.len() {
@@ -247,17 +347,7 @@ impl ElectricityMapsCsv {
                 ));
             }
             report.rows += 1;
-            let cell = |i: usize| -> Result<&str> {
-                std::str::from_utf8(&record[i]).map_err(|e| {
-                    Error::invalid(
-                        at().line(line).column(cols.name(i)),
-                        format!("not valid UTF-8 (byte {}); re-export the file as UTF-8", e.valid_up_to() + 1),
-                    )
-                })
-            };
-            for i in 0..record.len() {
-                cell(i)?;
-            }
+            let cell = |i: usize| -> Result<&str> { Ok(record[i].trim()) };
             // Column presence was checked above.
             let (dt_col, lca_col) = (cols.datetime.unwrap_or(0), cols.lifecycle.unwrap_or(0));
             let hour =
@@ -311,7 +401,7 @@ impl ElectricityMapsCsv {
             };
             let optional = |col: Option<usize>, max: f64| -> Result<f32> {
                 match col {
-                    Some(i) if !record[i].is_empty() => number(i, max),
+                    Some(i) if !cell(i)?.is_empty() => number(i, max),
                     _ => Ok(f32::NAN),
                 }
             };
@@ -328,7 +418,7 @@ impl ElectricityMapsCsv {
                 },
                 source: CarbonSource::Csv,
             };
-            match self.table.series_mut(zone).set(hour, lifecycle, detail) {
+            match table.series_mut(zone).set(hour, lifecycle, detail) {
                 SetOutcome::Inserted => report.inserted += 1,
                 SetOutcome::Unchanged => report.duplicates += 1,
                 SetOutcome::Conflict(existing) => {
@@ -359,7 +449,7 @@ impl ElectricityMapsCsv {
             report.first_hour = Some(hour_start(hours.0));
             report.last_hour = Some(hour_start(hours.1));
         }
-        Ok(report)
+        Ok((report, table))
     }
 }
 
@@ -386,27 +476,49 @@ fn csv_files(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// A csv-crate error (I/O, or malformed quoting) as an [`Error`] naming the file and line.
-fn csv_error(path: &Path, e: ::csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
+/// A csv-crate error (I/O, bad UTF-8, malformed quoting) as an [`Error`] naming the file, the line
+/// and, for bad UTF-8, the column (from `names`, the header).
+fn csv_error(path: &Path, e: ::csv::Error, names: &[String]) -> Error {
+    let mut at = Location::file(path);
+    at.line = e.position().map(|p| p.line());
     let reason = match e.kind() {
         ::csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
-        ::csv::ErrorKind::Utf8 { err, .. } => format!("not valid UTF-8: {err}"),
+        ::csv::ErrorKind::Utf8 { err, .. } => {
+            at.column = names.get(err.field()).cloned();
+            format!("not valid UTF-8 (byte {}); re-export the file as UTF-8", err.valid_up_to() + 1)
+        }
         _ => format!("malformed CSV: {e}"),
     };
-    let mut at = Location::file(path);
-    at.line = line;
     Error::invalid(at, reason)
 }
 
 /// Parses `2024-01-01 00:00:00`, `2024-01-01T00:00:00` (both UTC) or RFC 3339 (any offset) to an
-/// hour index; the time must fall on the hour.
+/// hour index; the time must fall on the hour. The two fixed layouts take a fast path (no format
+/// parser: this runs once per row).
 fn parse_hour(text: &str) -> std::result::Result<i64, String> {
-    let t = DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc()))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").map(|t| t.and_utc()))
-        .map_err(|_| format!("{text:?} is not a timestamp (expected e.g. 2024-01-01 00:00:00)"))?;
+    let not_a_timestamp = || format!("{text:?} is not a timestamp (expected e.g. 2024-01-01 00:00:00)");
+    let b = text.as_bytes();
+    let t = if b.len() == 19
+        && matches!(b[10], b' ' | b'T')
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[13] == b':'
+        && b[16] == b':'
+    {
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+        };
+        let (y, mo, d, h, mi, se) = (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19));
+        let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(se)) = (y, mo, d, h, mi, se) else {
+            return Err(not_a_timestamp());
+        };
+        chrono::NaiveDate::from_ymd_opt(y as i32, mo, d)
+            .and_then(|date| date.and_hms_opt(h, mi, se))
+            .ok_or_else(not_a_timestamp)?
+            .and_utc()
+    } else {
+        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| not_a_timestamp())?
+    };
     if t.minute() != 0 || t.second() != 0 || t.nanosecond() != 0 {
         return Err(format!("{text:?} is not on the hour (hourly data expected)"));
     }
@@ -414,10 +526,12 @@ fn parse_hour(text: &str) -> std::result::Result<i64, String> {
 }
 
 fn parse_bool(text: &str) -> std::result::Result<bool, String> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" | "" => Ok(false),
-        _ => Err(format!("{text:?} is not true or false")),
+    if text.eq_ignore_ascii_case("true") || text == "1" {
+        Ok(true)
+    } else if text.is_empty() || text.eq_ignore_ascii_case("false") || text == "0" {
+        Ok(false)
+    } else {
+        Err(format!("{text:?} is not true or false"))
     }
 }
 
@@ -490,6 +604,9 @@ mod tests {
         assert_eq!(parse_hour("2024-01-01T01:00:00+01:00").unwrap(), h);
         assert!(parse_hour("2024-01-01 00:30:00").unwrap_err().contains("on the hour"));
         assert!(parse_hour("01/01/2024").is_err());
+        assert!(parse_hour("2024-02-30 00:00:00").is_err(), "no February 30th");
+        assert!(parse_hour("2024-01-01 24:00:00").is_err());
+        assert!(parse_hour("2024-0a-01 00:00:00").is_err());
     }
 
     #[test]

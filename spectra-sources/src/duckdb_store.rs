@@ -2,7 +2,14 @@
 //!
 //! One file (or memory) holds every table. The schema is versioned in code ([`SCHEMA`]) and
 //! upgraded on open, in a transaction. Primary keys make re-imports no-ops (`ON CONFLICT DO
-//! NOTHING`); each import and each migration is one transaction. Timestamps are `TIMESTAMP`
+//! NOTHING`); each import and each migration is one transaction.
+//!
+//! One exception, for speed: `carbon_intensity_hours` (hundreds of thousands of rows) has no
+//! primary-key index and no CHECK, which would cost DuckDB more than the whole import of the rows
+//! (its values arrive validated: see `IntensityTable` and the CSV importer). Its key (zone, hour)
+//! is enforced by the store instead: an import appends only the hours a zone does
+//! not hold yet (found from the zone's stored range, or its hour list when it has gaps), under the
+//! store's single-writer lock, in Arrow batches through DuckDB's appender. Timestamps are `TIMESTAMP`
 //! columns holding UTC. Lists (CSV keywords, a job's regions, a migration's instances) are JSON
 //! text, readable without DuckDB's JSON extension by any client.
 //!
@@ -12,12 +19,14 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use chrono::{DateTime, Utc};
+use duckdb_crate::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use duckdb_crate::types::{TimeUnit, Value};
 use duckdb_crate::{Connection, OptionalExt, params};
-use spectra_core::series::hour_start;
 use spectra_core::store::check_movable;
 use spectra_core::{
     Anomaly, AnomalyKind, CarbonIntensityHour, CarbonSource, Error, ImportBatch, ImportCounts, Instance, InstanceState,
@@ -38,9 +47,8 @@ CREATE TABLE regions (
     csv_keywords VARCHAR NOT NULL);
 CREATE TABLE carbon_intensity_hours (
     zone VARCHAR NOT NULL, hour TIMESTAMP NOT NULL,
-    lifecycle_g_per_kwh DOUBLE NOT NULL CHECK (lifecycle_g_per_kwh BETWEEN 0 AND 2500),
-    direct_g_per_kwh DOUBLE, low_carbon_pct DOUBLE, renewable_pct DOUBLE,
-    estimated BOOLEAN NOT NULL, source VARCHAR NOT NULL, PRIMARY KEY (zone, hour));
+    lifecycle_g_per_kwh DOUBLE NOT NULL, direct_g_per_kwh DOUBLE, low_carbon_pct DOUBLE,
+    renewable_pct DOUBLE, estimated BOOLEAN NOT NULL, source VARCHAR NOT NULL);
 CREATE TABLE latency_samples (
     region VARCHAR NOT NULL, time TIMESTAMP NOT NULL, ms DOUBLE NOT NULL CHECK (ms >= 0),
     source VARCHAR NOT NULL, PRIMARY KEY (region, time, source));
@@ -264,6 +272,119 @@ impl DuckDbStore {
     }
 }
 
+/// The hours already stored for a zone, read cheaply: a zone stored without gaps is just its
+/// first and last hour; only a zone with gaps needs its hours listed.
+enum StoredHours {
+    Dense(i64, i64),
+    Sparse(HashSet<i64>),
+}
+
+impl StoredHours {
+    /// What is stored for every zone, from one grouped scan (plus one query per zone with gaps).
+    fn by_zone(conn: &Connection) -> Result<std::collections::HashMap<String, Self>> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT zone, min(epoch(hour))::BIGINT, max(epoch(hour))::BIGINT, count(*) \
+                 FROM carbon_intensity_hours GROUP BY zone",
+            )
+            .map_err(db_err)?;
+        let summaries = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            })
+            .map_err(db_err)?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        let mut out = std::collections::HashMap::with_capacity(summaries.len());
+        for (zone, first, last, count) in summaries {
+            let (first, last) = (first.div_euclid(3_600), last.div_euclid(3_600));
+            let stored = if last - first + 1 == count {
+                Self::Dense(first, last)
+            } else {
+                let mut stmt = conn
+                    .prepare("SELECT epoch(hour)::BIGINT FROM carbon_intensity_hours WHERE zone = ?")
+                    .map_err(db_err)?;
+                let hours = stmt.query_map(params![zone], |r| r.get::<_, i64>(0)).map_err(db_err)?;
+                let mut set = HashSet::with_capacity(count.max(0) as usize);
+                for h in hours {
+                    set.insert(h.map_err(db_err)?.div_euclid(3_600));
+                }
+                Self::Sparse(set)
+            };
+            out.insert(zone, stored);
+        }
+        Ok(out)
+    }
+
+    fn contains(&self, hour: i64) -> bool {
+        match self {
+            Self::Dense(first, last) => (*first..=*last).contains(&hour),
+            Self::Sparse(set) => set.contains(&hour),
+        }
+    }
+}
+
+/// Carbon hours of one zone, column by column, for an Arrow batch.
+#[derive(Default)]
+struct CarbonColumns {
+    hour: Vec<i64>,
+    lifecycle: Vec<f64>,
+    direct: Vec<Option<f64>>,
+    low_carbon: Vec<Option<f64>>,
+    renewable: Vec<Option<f64>>,
+    estimated: Vec<bool>,
+    source: Vec<&'static str>,
+}
+
+impl CarbonColumns {
+    fn push(&mut self, hour: i64, value: f32, d: &spectra_core::series::HourDetail) {
+        let opt = |v: f32| (!v.is_nan()).then(|| spectra_core::series::widen(v));
+        self.hour.push(hour * 3_600_000_000);
+        self.lifecycle.push(spectra_core::series::widen(value));
+        self.direct.push(opt(d.direct));
+        self.low_carbon.push(opt(d.low_carbon_pct));
+        self.renewable.push(opt(d.renewable_pct));
+        self.estimated.push(d.estimated);
+        self.source.push(carbon_source_name(d.source));
+    }
+
+    fn into_batch(self, zone: &str) -> Result<RecordBatch> {
+        let n = self.hour.len();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![zone; n])),
+            Arc::new(TimestampMicrosecondArray::from(self.hour)),
+            Arc::new(Float64Array::from(self.lifecycle)),
+            Arc::new(Float64Array::from(self.direct)),
+            Arc::new(Float64Array::from(self.low_carbon)),
+            Arc::new(Float64Array::from(self.renewable)),
+            Arc::new(BooleanArray::from(self.estimated)),
+            Arc::new(StringArray::from(self.source)),
+        ];
+        RecordBatch::try_from_iter(CARBON_COLUMNS.iter().zip(columns)).map_err(|e| Error::source("duckdb", e))
+    }
+}
+
+const CARBON_COLUMNS: [&str; 8] = [
+    "zone",
+    "hour",
+    "lifecycle_g_per_kwh",
+    "direct_g_per_kwh",
+    "low_carbon_pct",
+    "renewable_pct",
+    "estimated",
+    "source",
+];
+
+fn utilisation_batch(rows: &[UtilisationHour]) -> Result<RecordBatch> {
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("instance_id", Arc::new(StringArray::from_iter_values(rows.iter().map(|u| u.instance_id.as_str())))),
+        ("hour", Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|u| u.hour.timestamp_micros())))),
+        ("cpu_pct", Arc::new(Float64Array::from_iter_values(rows.iter().map(|u| u.cpu_pct)))),
+        ("memory_pct", Arc::new(rows.iter().map(|u| u.memory_pct).collect::<Float64Array>())),
+    ];
+    RecordBatch::try_from_iter(columns).map_err(|e| Error::source("duckdb", e))
+}
+
 /// Inserts rows one statement at a time (small tables), counting inserted and skipped.
 fn insert_each<T>(
     tx: &Connection,
@@ -283,10 +404,6 @@ fn insert_each<T>(
         }
     }
     Ok(count)
-}
-
-fn opt(v: f32) -> Value {
-    if v.is_nan() { Value::Null } else { Value::Double(spectra_core::series::widen(v)) }
 }
 
 impl Store for DuckDbStore {
@@ -321,37 +438,32 @@ impl Store for DuckDbStore {
             },
         )?;
 
-        // Carbon hours: bulk through a staging table, then one INSERT ... ON CONFLICT DO NOTHING.
-        tx.execute_batch("CREATE OR REPLACE TEMP TABLE staging_carbon AS SELECT * FROM carbon_intensity_hours LIMIT 0")
-            .map_err(db_err)?;
-        let mut staged = 0u64;
+        // Carbon hours: only hours not yet stored are appended, in one Arrow batch per zone.
+        let mut appended = 0u64;
+        let mut offered = 0u64;
         {
-            let mut app = tx.appender("staging_carbon").map_err(db_err)?;
+            let stored_by_zone =
+                if batch.carbon.iter().next().is_some() { StoredHours::by_zone(&tx)? } else { Default::default() };
+            let mut app = tx.appender("carbon_intensity_hours").map_err(db_err)?;
             for (zone, series) in batch.carbon.iter() {
                 let Some(first) = series.first_hour() else { continue };
+                let stored = stored_by_zone.get(zone);
+                let mut rows = CarbonColumns::default();
                 for h in first..series.end_hour() {
                     let Some((v, d)) = series.point(h) else { continue };
-                    app.append_row(params![
-                        zone,
-                        ts(hour_start(h)),
-                        spectra_core::series::widen(v),
-                        opt(d.direct),
-                        opt(d.low_carbon_pct),
-                        opt(d.renewable_pct),
-                        d.estimated,
-                        carbon_source_name(d.source),
-                    ])
-                    .map_err(db_err)?;
-                    staged += 1;
+                    offered += 1;
+                    if !stored.is_some_and(|s| s.contains(h)) {
+                        rows.push(h, v, &d);
+                    }
+                }
+                appended += rows.hour.len() as u64;
+                if !rows.hour.is_empty() {
+                    app.append_record_batch(rows.into_batch(zone)?).map_err(db_err)?;
                 }
             }
             app.flush().map_err(db_err)?;
         }
-        let inserted = tx
-            .execute("INSERT INTO carbon_intensity_hours SELECT * FROM staging_carbon ON CONFLICT DO NOTHING", [])
-            .map_err(db_err)? as u64;
-        tx.execute_batch("DROP TABLE staging_carbon").map_err(db_err)?;
-        let carbon_hours = StepCount { inserted, skipped: staged - inserted };
+        let carbon_hours = StepCount { inserted: appended, skipped: offered - appended };
 
         let latency = insert_each(
             &tx,
@@ -387,11 +499,9 @@ impl Store for DuckDbStore {
 
         tx.execute_batch("CREATE OR REPLACE TEMP TABLE staging_utilisation AS SELECT * FROM utilisation_hours LIMIT 0")
             .map_err(db_err)?;
-        {
+        if !batch.utilisation.is_empty() {
             let mut app = tx.appender("staging_utilisation").map_err(db_err)?;
-            for u in &batch.utilisation {
-                app.append_row(params![u.instance_id, ts(u.hour), u.cpu_pct, u.memory_pct]).map_err(db_err)?;
-            }
+            app.append_record_batch(utilisation_batch(&batch.utilisation)?).map_err(db_err)?;
             app.flush().map_err(db_err)?;
         }
         // The CHECK constraints refuse NaN or out-of-range percentages here, rolling back it all.

@@ -227,3 +227,21 @@ fn directory_load_is_all_or_nothing() {
     assert!(ElectricityMapsCsv::load(empty.path(), &catalog()).unwrap_err().to_string().contains("no .csv"));
     assert!(ElectricityMapsCsv::load(dir.path().join("absent.csv"), &catalog()).is_err());
 }
+
+#[test]
+fn duplicate_hour_across_files_names_the_later_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a_FR.csv"), format!("{LEGACY}\n{}{}", fr_row(0, "56"), fr_row(1, "57"))).unwrap();
+    std::fs::write(dir.path().join("b_FR.csv"), format!("{LEGACY}\n{}{}", fr_row(1, "57"), fr_row(0, "99"))).unwrap();
+    let err = ElectricityMapsCsv::load(dir.path(), &catalog()).unwrap_err();
+    let at = err.location().unwrap();
+    assert!(at.file.as_ref().unwrap().ends_with("b_FR.csv"), "{err}");
+    assert_eq!(at.line, Some(3), "{err}");
+    assert!(err.to_string().contains("duplicate hour"), "{err}");
+    // The same hour with the same value in two files is a counted skip.
+    std::fs::write(dir.path().join("b_FR.csv"), format!("{LEGACY}\n{}{}", fr_row(1, "57"), fr_row(2, "58"))).unwrap();
+    let csv = ElectricityMapsCsv::load(dir.path(), &catalog()).unwrap();
+    let b = &csv.report().files[1];
+    assert_eq!((b.inserted, b.duplicates), (1, 1));
+    assert_eq!(csv.report().inserted(), csv.table().present_hours() as u64);
+}
