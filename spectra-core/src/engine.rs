@@ -469,6 +469,11 @@ impl<S: Store> Spectra<S> {
         crate::rank_regions(&self.signals(), request)
     }
 
+    /// The lowest-carbon window for a batch job over the stored hours; see [`best_window`].
+    pub fn best_window(&self, job: &Job) -> Result<crate::WindowChoice> {
+        best_window(&self.signals(), job)
+    }
+
     /// Every region's intensity and latency at the clock's now.
     pub fn signals_latest(&self) -> Vec<RegionSignal> {
         let signals = self.signals();

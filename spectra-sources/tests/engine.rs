@@ -61,6 +61,20 @@ async fn every_operation<S: Store>(store: S) {
     assert!(matches!(engine.signals_history("mars", t0, t0), Err(Error::NotFound { .. })));
     assert!(engine.signals_history("aws-eu-central-1", t0, t0 - Duration::hours(1)).is_err());
 
+    // Time-shift through the engine: a 3-hour job in the next day, here or in Germany.
+    let choice = engine
+        .best_window(&spectra_core::Job {
+            duration_hours: 3,
+            earliest_start: engine.now(),
+            deadline: engine.now() + Duration::hours(24),
+            power_kw: 1.0,
+            current_region: "aws-us-east-1".into(),
+            candidate_regions: vec!["aws-eu-central-1".into()],
+        })
+        .unwrap();
+    assert!(choice.best[0].kg_co2e <= choice.baseline.kg_co2e);
+    assert!(choice.saving_kg_co2e >= 0.0);
+
     // Ranking through the engine.
     let ranking = engine.rank_regions(&RankRequest::at(engine.now())).unwrap();
     assert_eq!(ranking.rows.len(), 33);
