@@ -33,3 +33,8 @@ pub fn catalog_from(vantage: &str) -> Result<Catalog> {
     let data = data_dir();
     load_catalog(&data.join("regions.toml"), &data.join("reference/latency/aws_cloudping_p50_1y_matrix.csv"), vantage)
 }
+
+/// The power model of the bundled Cloud Carbon Footprint coefficients (`data/reference/ccf`).
+pub fn power_model() -> Result<spectra_core::power::PowerModel> {
+    crate::ccf::load_power_model(&data_dir().join("reference/ccf"))
+}

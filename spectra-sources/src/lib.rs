@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`csv`] | always | Electricity Maps hourly CSV exports |
 //! | [`catalog_file`], [`bundled`] | always | the region catalog file and the bundled data |
+//! | [`ccf`] | always | Cloud Carbon Footprint coefficients as a power model |
 //! | [`demo`] | always | the deterministic demo fleet |
 //! | `analytics` | `polars` | tables as polars DataFrames |
 //! | `duckdb_store` | `duckdb` (built from source) or `duckdb-prebuilt` | the DuckDB store of record |
@@ -16,6 +17,7 @@
 pub mod analytics;
 pub mod bundled;
 pub mod catalog_file;
+pub mod ccf;
 pub mod csv;
 pub mod demo;
 #[cfg(feature = "duckdb-prebuilt")]
