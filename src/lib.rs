@@ -82,12 +82,16 @@ pub struct ReadmeDoctests;
 
 /// The engine over `store` in demo mode: the bundled catalog (latencies from
 /// `settings.latency_vantage_region`), the Electricity Maps exports in `settings.csv_dir`, the
-/// deterministic demo fleet, and the clock from the store or `settings.sim_start`.
+/// deterministic demo fleet, the Cloud Carbon Footprint power model, and the clock from the store
+/// or `settings.sim_start`.
 pub fn engine<S: Store>(store: S, settings: &Settings) -> Result<Spectra<S>> {
     let catalog = Arc::new(bundled::catalog_from(&settings.latency_vantage_region)?);
     let carbon = Arc::new(CsvCarbonSource::new(&settings.csv_dir, catalog.clone()));
     let fleet = Arc::new(DemoFleet::new(&catalog)?);
-    Spectra::builder(store, catalog, carbon, fleet).with_sim_start(settings.sim_start).build()
+    Spectra::builder(store, catalog, carbon, fleet)
+        .with_sim_start(settings.sim_start)
+        .with_power_model(bundled::power_model()?)
+        .build()
 }
 
 /// The engine over the DuckDB store named by `DATABASE_URL` (in memory when unset).

@@ -17,11 +17,15 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::accounting::{
+    BudgetState, BudgetStatus, EmissionsRow, GroupBy, budget_status, fleet_emissions, fleet_hours, quarter_of,
+    quarter_range,
+};
 use crate::optimizer::HOURS_PER_MONTH;
-use crate::power::average_watts;
+use crate::power::PowerModel;
 use crate::schedule::{Job, best_window};
 use crate::series::hour_index;
 use crate::{
@@ -44,9 +48,16 @@ pub struct SpectraBuilder<S: Store> {
     fleet: Arc<dyn DataSource>,
     latency: Option<Arc<dyn DataSource>>,
     sim_start: DateTime<Utc>,
+    power: PowerModel,
 }
 
 impl<S: Store> SpectraBuilder<S> {
+    /// The power model for instances (default: Cloud Carbon Footprint's AWS averages).
+    pub fn with_power_model(mut self, power: PowerModel) -> Self {
+        self.power = power;
+        self
+    }
+
     /// Uses `source` for live latency (Cloudflare Radar); without one, latency is the baseline.
     pub fn with_latency_source(mut self, source: Arc<dyn DataSource>) -> Self {
         self.latency = Some(source);
@@ -76,6 +87,7 @@ impl<S: Store> SpectraBuilder<S> {
             carbon: self.carbon,
             fleet: self.fleet,
             latency: self.latency,
+            power: self.power,
             clock: Mutex::new(clock),
             latency_status: Mutex::new(SourceStatus::default()),
         };
@@ -114,6 +126,7 @@ pub struct Spectra<S: Store> {
     carbon: Arc<dyn DataSource>,
     fleet: Arc<dyn DataSource>,
     latency: Option<Arc<dyn DataSource>>,
+    power: PowerModel,
     signals: RwLock<Arc<RegionSignals>>,
     clock: Mutex<SimClock>,
     latency_status: Mutex<SourceStatus>,
@@ -327,7 +340,15 @@ impl<S: Store> Spectra<S> {
         carbon: Arc<dyn DataSource>,
         fleet: Arc<dyn DataSource>,
     ) -> SpectraBuilder<S> {
-        SpectraBuilder { store, catalog, carbon, fleet, latency: None, sim_start: crate::clock::default_sim_start() }
+        SpectraBuilder {
+            store,
+            catalog,
+            carbon,
+            fleet,
+            latency: None,
+            sim_start: crate::clock::default_sim_start(),
+            power: PowerModel::aws_average(),
+        }
     }
 
     /// The store.
@@ -418,7 +439,8 @@ impl<S: Store> Spectra<S> {
             settings.iter().find(|s| s.key == key).and_then(|s| s.value.parse().ok()).unwrap_or(default)
         };
         progress(ImportStep::Anomalies);
-        let anomalies = detect_idle(&instances, &utilisation, now, setting("anomaly.idle_cpu_pct", 5.0));
+        let mut anomalies = detect_idle(&instances, &utilisation, now, setting("anomaly.idle_cpu_pct", 5.0));
+        anomalies.extend(detect_spikes(&signals, &self.power, &instances, &utilisation, now));
         progress(ImportStep::Budgets);
         let budgets = default_budgets(&instances, now, setting("budget.default_kg_co2e_per_quarter", 50.0));
         progress(ImportStep::Jobs);
@@ -589,7 +611,8 @@ impl<S: Store> Spectra<S> {
         let month = |region: &crate::Region| -> (f64, f64) {
             let i = self.catalog.index_of(region.code.as_str()).unwrap_or_default();
             let (g, _) = signals.intensity(i, hour, 1);
-            let watts: f64 = moving.iter().map(|m| average_watts(m.vcpus, m.memory_gb, None)).sum();
+            let watts: f64 =
+                moving.iter().map(|m| self.power.average_watts(&m.instance_type, m.vcpus, m.memory_gb, None)).sum();
             let kg = watts / 1_000.0 * region.pue * HOURS_PER_MONTH * g / 1_000.0;
             let usd: f64 = moving.iter().map(|m| m.hourly_cost_usd / from.price_factor * region.price_factor).sum();
             (kg, usd * HOURS_PER_MONTH)
@@ -625,9 +648,89 @@ impl<S: Store> Spectra<S> {
         self.store.anomalies()
     }
 
-    /// Stored team budgets.
-    pub fn budgets(&self) -> Result<Vec<TeamBudget>> {
+    /// Detects anomalies at the clock's now from the stored data and stores them: idle instances
+    /// (mean CPU below the `anomaly.idle_cpu_pct` setting over 24 hours), emission spikes (an hour
+    /// of the last day far above the instance's robust norm of the six days before) and budgets at
+    /// risk or over. Returns what was found; storing is idempotent (same kind, subject, time).
+    pub fn detect_anomalies(&self) -> Result<Vec<Anomaly>> {
+        let now = self.now();
+        let instances = self.store.instances()?;
+        let week = TimeRange::new(now - Duration::days(7), now)?;
+        let utilisation = self.store.utilisation(week)?;
+        let threshold = self
+            .store
+            .settings()?
+            .into_iter()
+            .find(|s| s.key == "anomaly.idle_cpu_pct")
+            .and_then(|s| s.value.parse().ok())
+            .unwrap_or(5.0);
+        let mut found = detect_idle(&instances, &utilisation, now, threshold);
+        found.extend(detect_spikes(&self.signals(), &self.power, &instances, &utilisation, now));
+        for b in self.budgets()? {
+            let severity = match b.state {
+                BudgetState::OnTrack => continue,
+                BudgetState::AtRisk => Severity::Medium,
+                BudgetState::Over => Severity::High,
+            };
+            found.push(Anomaly {
+                kind: AnomalyKind::BudgetAtRisk,
+                subject: b.team.clone(),
+                severity,
+                evidence: format!(
+                    "team {} used {:.1} of {:.1} kgCO2e ({:.0}%) in {}, projected {:.1} by the quarter's end",
+                    b.team, b.used_kg_co2e, b.budget_kg_co2e, b.used_pct, b.quarter, b.projected_kg_co2e
+                ),
+                detected_at: now,
+            });
+        }
+        self.store.import(&ImportBatch { anomalies: found.clone(), ..ImportBatch::default() })?;
+        Ok(found)
+    }
+
+    /// The power model.
+    pub fn power_model(&self) -> &PowerModel {
+        &self.power
+    }
+
+    /// Fleet emissions over `[from, to)` grouped by `group_by` (see [`crate::accounting`]): each
+    /// running instance's stored hourly utilisation, in its current region.
+    pub fn fleet_emissions(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        group_by: &[GroupBy],
+    ) -> Result<Vec<EmissionsRow>> {
+        let range = TimeRange::new(from, to)?;
+        let instances = self.store.instances()?;
+        let hours = fleet_hours(&instances, &self.store.utilisation(range)?, range);
+        fleet_emissions(&self.signals(), &self.power, &instances, &hours, group_by)
+    }
+
+    /// Stored team budgets (team, quarter, kgCO2e).
+    pub fn budget_definitions(&self) -> Result<Vec<TeamBudget>> {
         self.store.budgets()
+    }
+
+    /// Each team's budget for its quarter: used from the quarter's start to the clock's now,
+    /// projected to the quarter's end at the current rate, and on track, at risk or over.
+    pub fn budgets(&self) -> Result<Vec<BudgetStatus>> {
+        let budgets = self.store.budgets()?;
+        let now = self.now();
+        let mut used = std::collections::HashMap::new();
+        let quarters: BTreeSet<&str> = budgets.iter().map(|b| b.quarter.as_str()).collect();
+        for quarter in quarters {
+            let q = quarter_range(quarter)?;
+            let to = now.clamp(q.from, q.to);
+            if to > q.from {
+                for row in self.fleet_emissions(q.from, to, &[GroupBy::Team])? {
+                    let total = row.total_kg_co2e();
+                    if let Some(team) = row.team {
+                        used.insert(team, total);
+                    }
+                }
+            }
+        }
+        budget_status(&budgets, &used, now)
     }
 
     /// Stored scheduled-job recommendations.
@@ -753,9 +856,69 @@ fn detect_idle(
         .collect()
 }
 
-/// The quarter containing `t`, e.g. `2024-Q1`.
-pub fn quarter_of(t: DateTime<Utc>) -> String {
-    format!("{}-Q{}", t.year(), (t.month0() / 3) + 1)
+/// Emission spikes: for each running instance, its hourly emissions over the six days before the
+/// last 24 hours give a robust norm (median and MAD, scaled by 1.4826 to estimate a standard
+/// deviation); the highest hour of the last 24 hours is a spike when it exceeds the median by more
+/// than six of those and by half the median. Needs at least 48 hours of history.
+fn detect_spikes(
+    signals: &RegionSignals,
+    model: &PowerModel,
+    instances: &[Instance],
+    utilisation: &[UtilisationHour],
+    now: DateTime<Utc>,
+) -> Vec<Anomaly> {
+    let recent = now - Duration::hours(24);
+    let history = TimeRange { from: now - Duration::days(7), to: recent };
+    let catalog = signals.catalog();
+    let mut out = Vec::new();
+    for inst in instances {
+        let Some(region) = catalog.index_of(inst.region.as_str()) else { continue };
+        let pue = catalog.regions()[region].pue;
+        let grams = |u: &UtilisationHour| {
+            let watts = model.average_watts(&inst.instance_type, inst.vcpus, inst.memory_gb, Some(u.cpu_pct));
+            watts / 1_000.0 * pue * signals.intensity(region, hour_index(u.hour), 1).0
+        };
+        let mut norm: Vec<f64> =
+            utilisation.iter().filter(|u| u.instance_id == inst.id && history.contains(u.hour)).map(grams).collect();
+        if norm.len() < 48 {
+            continue;
+        }
+        let centre = median(&mut norm);
+        let mut deviations: Vec<f64> = norm.iter().map(|g| (g - centre).abs()).collect();
+        let sigma = 1.4826 * median(&mut deviations);
+        let peak = utilisation
+            .iter()
+            .filter(|u| u.instance_id == inst.id && u.hour >= recent && u.hour < now)
+            .map(|u| (grams(u), u.hour))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((g, hour)) = peak
+            && g > centre + 6.0 * sigma
+            && g > 1.5 * centre
+        {
+            out.push(Anomaly {
+                kind: AnomalyKind::EmissionSpike,
+                subject: inst.id.clone(),
+                severity: if g > 3.0 * centre { Severity::High } else { Severity::Medium },
+                evidence: format!(
+                    "{} emitted {g:.2} gCO2e in the hour from {} against a median of {centre:.2} g/h (robust sigma {sigma:.2})",
+                    inst.name,
+                    hour.format("%Y-%m-%d %H:%M UTC")
+                ),
+                detected_at: now,
+            });
+        }
+    }
+    out
+}
+
+/// The median of `values` (reordered in place); 0 for none.
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] }
 }
 
 /// A budget per team of the fleet for the current quarter, at the configured default.
@@ -798,4 +961,62 @@ fn demo_jobs(signals: &RegionSignals, now: DateTime<Utc>) -> Vec<JobRecommendati
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::catalog::tests::region;
+    use crate::{InstanceState, IntensityTable};
+
+    fn instance(id: &str) -> Instance {
+        Instance {
+            id: id.into(),
+            name: format!("{id}-name"),
+            team: "web".into(),
+            region: "a".into(),
+            instance_type: "m".into(),
+            vcpus: 4,
+            memory_gb: 16.0,
+            state: InstanceState::Running,
+            hourly_cost_usd: 0.2,
+        }
+    }
+
+    #[test]
+    fn spikes_and_idle_instances_are_found_from_the_data() {
+        let catalog = Arc::new(Catalog::new(vec![region("a", "A", 1.0, 300.0, 1.0)], "t").unwrap());
+        let signals = RegionSignals::new(catalog, IntensityTable::new());
+        let now = Utc.with_ymd_and_hms(2024, 1, 8, 0, 0, 0).unwrap();
+        let instances = [instance("steady"), instance("spiky"), instance("idle")];
+        let mut utilisation = Vec::new();
+        for h in 0..(7 * 24) {
+            let hour = now - Duration::hours(7 * 24 - h);
+            let wobble = (h % 5) as f64;
+            let recent = hour >= now - Duration::hours(24);
+            for (id, cpu) in [
+                ("steady", 20.0 + wobble),
+                ("spiky", if recent && h % 24 == 13 { 100.0 } else { 10.0 + wobble }),
+                ("idle", 1.0),
+            ] {
+                utilisation.push(UtilisationHour { instance_id: id.into(), hour, cpu_pct: cpu, memory_pct: None });
+            }
+        }
+        let spikes = detect_spikes(&signals, &PowerModel::aws_average(), &instances, &utilisation, now);
+        assert_eq!(spikes.iter().map(|a| a.subject.as_str()).collect::<Vec<_>>(), ["spiky"]);
+        assert_eq!(spikes[0].kind, AnomalyKind::EmissionSpike);
+        assert!(spikes[0].evidence.contains("spiky-name"), "{}", spikes[0].evidence);
+        let idle = detect_idle(&instances, &utilisation, now, 5.0);
+        assert_eq!(idle.iter().map(|a| a.subject.as_str()).collect::<Vec<_>>(), ["idle"]);
+        assert_eq!(idle[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&mut []), 0.0);
+    }
 }

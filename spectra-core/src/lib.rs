@@ -20,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accounting;
 pub mod catalog;
 pub mod clock;
 pub mod engine;
@@ -36,6 +37,7 @@ pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use accounting::{BudgetState, BudgetStatus, EmissionsRow, FleetHours, GroupBy};
 pub use catalog::Catalog;
 pub use clock::{Clock, SimClock, SystemClock};
 pub use engine::{

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 pub use polars;
 use polars::prelude::*;
 use spectra_core::{
-    CarbonIntensityHour, Error, Instance, LatencySample, Migration, RegionSignal, Result, Spectra, Store,
-    UtilisationHour,
+    CarbonIntensityHour, EmissionsRow, Error, GroupBy, Instance, LatencySample, Migration, RegionSignal, Result,
+    Spectra, Store, UtilisationHour,
 };
 
 fn polars_err(e: PolarsError) -> Error {
@@ -131,6 +131,30 @@ pub fn migrations_df(rows: &[Migration]) -> Result<DataFrame> {
     .map_err(polars_err)
 }
 
+/// Fleet emissions: instance, team, region, day (nulls where not grouped), instance_hours,
+/// energy_kwh, operational_kg_co2e, embodied_kg_co2e, cost_usd, estimated_share.
+pub fn emissions_df(rows: &[EmissionsRow]) -> Result<DataFrame> {
+    let day = Int32Chunked::from_iter_options(
+        "day".into(),
+        rows.iter().map(|r| r.day.map(|d| (d - chrono::NaiveDate::default()).num_days() as i32)),
+    )
+    .into_date()
+    .into_series();
+    DataFrame::new_infer_height(vec![
+        col("instance", rows.iter().map(|r| r.instance.as_deref()).collect::<Vec<_>>()),
+        col("team", rows.iter().map(|r| r.team.as_deref()).collect::<Vec<_>>()),
+        col("region", rows.iter().map(|r| r.region.as_ref().map(|c| c.as_str())).collect::<Vec<_>>()),
+        day.into(),
+        col("instance_hours", rows.iter().map(|r| r.instance_hours).collect::<Vec<_>>()),
+        col("energy_kwh", rows.iter().map(|r| r.energy_kwh).collect::<Vec<_>>()),
+        col("operational_kg_co2e", rows.iter().map(|r| r.operational_kg_co2e).collect::<Vec<_>>()),
+        col("embodied_kg_co2e", rows.iter().map(|r| r.embodied_kg_co2e).collect::<Vec<_>>()),
+        col("cost_usd", rows.iter().map(|r| r.cost_usd).collect::<Vec<_>>()),
+        col("estimated_share", rows.iter().map(|r| r.estimated_share).collect::<Vec<_>>()),
+    ])
+    .map_err(polars_err)
+}
+
 /// DataFrame twins of the engine's table-shaped calls.
 pub trait Frames {
     /// [`Spectra::signals_history`] as a DataFrame.
@@ -145,6 +169,8 @@ pub trait Frames {
     fn utilisation_df(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<DataFrame>;
     /// [`Spectra::migrations`] as a DataFrame.
     fn migrations_df(&self) -> Result<DataFrame>;
+    /// [`Spectra::fleet_emissions`] as a DataFrame.
+    fn fleet_emissions_df(&self, from: DateTime<Utc>, to: DateTime<Utc>, group_by: &[GroupBy]) -> Result<DataFrame>;
 }
 
 impl<S: Store> Frames for Spectra<S> {
@@ -170,5 +196,9 @@ impl<S: Store> Frames for Spectra<S> {
 
     fn migrations_df(&self) -> Result<DataFrame> {
         migrations_df(&self.migrations()?)
+    }
+
+    fn fleet_emissions_df(&self, from: DateTime<Utc>, to: DateTime<Utc>, group_by: &[GroupBy]) -> Result<DataFrame> {
+        emissions_df(&self.fleet_emissions(from, to, group_by)?)
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use spectra_core::{
-    Error, InstanceSelector, IntensityBasis, MemoryStore, MigrationRequest, RankRequest, Spectra, Store,
+    Error, GroupBy, InstanceSelector, IntensityBasis, MemoryStore, MigrationRequest, RankRequest, Spectra, Store,
 };
 use spectra_sources::bundled;
 use spectra_sources::csv::CsvCarbonSource;
@@ -14,7 +14,7 @@ fn engine_over<S: Store>(store: S, csv_dir: &std::path::Path) -> Spectra<S> {
     let catalog = Arc::new(bundled::catalog().unwrap());
     let carbon = Arc::new(CsvCarbonSource::new(csv_dir, catalog.clone()));
     let fleet = Arc::new(DemoFleet::new(&catalog).unwrap());
-    Spectra::builder(store, catalog, carbon, fleet).build().unwrap()
+    Spectra::builder(store, catalog, carbon, fleet).with_power_model(bundled::power_model().unwrap()).build().unwrap()
 }
 
 /// A small CSV directory (two real exports) keeps the debug-build tests quick.
@@ -123,6 +123,26 @@ async fn every_operation<S: Store>(store: S) {
     assert!(!format!("{views:?}{engine:?}").contains("em-secret-123"));
     assert_eq!(engine.secret_setting("electricity_maps.api_key").unwrap().unwrap().expose(), "em-secret-123");
     assert!(engine.set_setting("bad key", "x", false).is_err());
+
+    // Accounting: emissions by team add up to the total; budgets have a status; detection stores
+    // anomalies once however often it runs.
+    let (from, to) = (t0 - Duration::days(1), engine.now());
+    let by_team = engine.fleet_emissions(from, to, &[GroupBy::Team]).unwrap();
+    let total = engine.fleet_emissions(from, to, &[]).unwrap();
+    assert_eq!(total.len(), 1);
+    let sum: f64 = by_team.iter().map(|r| r.operational_kg_co2e).sum();
+    assert!((sum - total[0].operational_kg_co2e).abs() < 1e-9);
+    assert!(total[0].operational_kg_co2e > 0.0 && total[0].embodied_kg_co2e > 0.0);
+    let by_day = engine.fleet_emissions(from, to, &[GroupBy::Team, GroupBy::Region, GroupBy::Day]).unwrap();
+    assert!(by_day.iter().all(|r| r.team.is_some() && r.region.is_some() && r.day.is_some()));
+    let budgets = engine.budgets().unwrap();
+    assert_eq!(budgets.len(), c.budgets.inserted as usize);
+    assert!(budgets.iter().all(|b| b.used_kg_co2e > 0.0 && b.projected_kg_co2e >= b.used_kg_co2e));
+    let found = engine.detect_anomalies().unwrap();
+    let stored = engine.anomalies().unwrap().len();
+    engine.detect_anomalies().unwrap();
+    assert_eq!(engine.anomalies().unwrap().len(), stored, "detection does not duplicate");
+    assert!(found.iter().any(|a| a.kind == spectra_core::AnomalyKind::IdleInstance), "{found:?}");
 
     // Health names each signal's source.
     let health = engine.health();
@@ -256,6 +276,14 @@ async fn dataframes_hold_the_same_rows_as_the_typed_calls() {
     assert_eq!(engine.signals_latest_df().unwrap().height(), latest.len());
     let lat = engine.latency_history("aws-us-east-1", t0, t0 + Duration::hours(1)).unwrap();
     assert_eq!(engine.latency_history_df("aws-us-east-1", t0, t0 + Duration::hours(1)).unwrap().height(), lat.len());
+    let typed = engine.fleet_emissions(t0, t0 + Duration::hours(24), &[GroupBy::Team, GroupBy::Day]).unwrap();
+    let df = engine.fleet_emissions_df(t0, t0 + Duration::hours(24), &[GroupBy::Team, GroupBy::Day]).unwrap();
+    assert_eq!(df.height(), typed.len());
+    let kg = df.column("operational_kg_co2e").unwrap().f64().unwrap().clone();
+    assert_eq!(
+        (0..kg.len()).map(|i| kg.get(i)).collect::<Vec<_>>(),
+        typed.iter().map(|r| Some(r.operational_kg_co2e)).collect::<Vec<_>>()
+    );
     let util = engine.utilisation_df(t0, t0 + Duration::hours(2)).unwrap();
     let running = instances.iter().filter(|i| i.state == spectra_core::InstanceState::Running).count();
     assert_eq!(util.height(), running * 2);
