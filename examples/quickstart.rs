@@ -89,6 +89,8 @@ async fn run<S: Store>(engine: Spectra<S>, settings: &Settings) -> spectra::Resu
     print_header(settings, &engine, &request);
     print_ranking(&ranking);
     migrate_one_team(&engine, &ranking)?;
+    print_accounting(&engine)?;
+    print_best_window(&engine)?;
     print_data_used(settings, &engine);
     Ok(())
 }
@@ -187,6 +189,71 @@ fn migrate_one_team<S: Store>(engine: &Spectra<S>, ranking: &Ranking) -> spectra
             m.cost_usd_per_month_after
         );
     }
+    println!();
+    Ok(())
+}
+
+fn print_accounting<S: Store>(engine: &Spectra<S>) -> spectra::Result<()> {
+    let now = engine.now();
+    let from = now - chrono::Duration::days(7);
+    println!("Fleet emissions per team, {} .. {}:", from.format("%Y-%m-%d %H:%M"), now.format("%Y-%m-%d %H:%M"));
+    println!(
+        "  {:<10} {:>6} {:>10} {:>12} {:>10} {:>9} {:>6}",
+        "team", "inst.h", "kWh", "operational", "embodied", "$", "est."
+    );
+    for row in engine.fleet_emissions(from, now, &[spectra::GroupBy::Team])? {
+        println!(
+            "  {:<10} {:>6} {:>10.2} {:>9.3} kg {:>7.3} kg {:>9.2} {:>5.0}%",
+            row.team.as_deref().unwrap_or("-"),
+            row.instance_hours,
+            row.energy_kwh,
+            row.operational_kg_co2e,
+            row.embodied_kg_co2e,
+            row.cost_usd,
+            row.estimated_share * 100.0
+        );
+    }
+    println!("Budgets:");
+    for b in engine.budgets()? {
+        println!(
+            "  {:<10} {} used {:>7.2} of {:>6.1} kgCO2e ({:>5.1}%), projected {:>7.2}: {:?}",
+            b.team, b.quarter, b.used_kg_co2e, b.budget_kg_co2e, b.used_pct, b.projected_kg_co2e, b.state
+        );
+    }
+    let mut anomalies = engine.detect_anomalies()?;
+    anomalies.sort_by_key(|a| std::cmp::Reverse(a.severity));
+    println!("Top anomalies ({} found at {}):", anomalies.len(), now.format("%Y-%m-%d %H:%M"));
+    for a in anomalies.iter().take(5) {
+        println!("  {:?} {:?}: {}", a.severity, a.kind, a.evidence);
+    }
+    println!();
+    Ok(())
+}
+
+fn print_best_window<S: Store>(engine: &Spectra<S>) -> spectra::Result<()> {
+    let job = spectra::Job {
+        duration_hours: 4,
+        earliest_start: engine.now(),
+        deadline: engine.now() + chrono::Duration::hours(48),
+        power_kw: 5.0,
+        current_region: CURRENT.into(),
+        candidate_regions: vec!["aws-us-east-2".into(), "aws-us-west-1".into(), "gcp-northamerica-northeast2".into()],
+    };
+    let choice = engine.best_window(&job)?;
+    println!("Best window for a 4-hour, 5 kW job in the next 48 hours (from {CURRENT}, 3 candidates):");
+    for w in &choice.best {
+        println!(
+            "  {} at {}: {:.1} gCO2/kWh, {:.2} kgCO2e",
+            w.region,
+            w.start.format("%Y-%m-%d %H:%M UTC"),
+            w.mean_intensity_g_per_kwh,
+            w.kg_co2e
+        );
+    }
+    println!(
+        "  baseline (start now in {}): {:.2} kgCO2e; saving {:.2} kg ({:.0}%)",
+        choice.baseline.region, choice.baseline.kg_co2e, choice.saving_kg_co2e, choice.saving_pct
+    );
     println!();
     Ok(())
 }

@@ -131,8 +131,9 @@ pub fn fleet_emissions(
     let catalog = signals.catalog();
     let by = |g: GroupBy| group_by.contains(&g);
     // A static group per instance (instance, team, region as asked), numbered densely.
-    let mut static_groups: HashMap<(Option<usize>, Option<&str>, Option<usize>), u32> = HashMap::new();
-    let mut group_keys: Vec<(Option<usize>, Option<&str>, Option<usize>)> = Vec::new();
+    type GroupKey<'a> = (Option<usize>, Option<&'a str>, Option<usize>);
+    let mut static_groups: HashMap<GroupKey, u32> = HashMap::new();
+    let mut group_keys: Vec<GroupKey> = Vec::new();
     let mut terms = Vec::with_capacity(instances.len());
     for (i, inst) in instances.iter().enumerate() {
         let region = catalog.index_of(inst.region.as_str()).ok_or_else(|| {

@@ -324,7 +324,7 @@ const DEFAULT_SETTINGS: [(&str, &str, bool); 9] = [
     ("optimizer.weight.carbon", "0.5", false),
     ("optimizer.weight.latency", "0.3", false),
     ("optimizer.weight.cost", "0.2", false),
-    ("budget.default_kg_co2e_per_quarter", "50", false),
+    ("budget.default_kg_co2e_per_quarter", "200", false),
     ("anomaly.idle_cpu_pct", "5", false),
     ("aws.role_arn", "", false),
     ("aws.access_key_id", "", true),
@@ -442,7 +442,7 @@ impl<S: Store> Spectra<S> {
         let mut anomalies = detect_idle(&instances, &utilisation, now, setting("anomaly.idle_cpu_pct", 5.0));
         anomalies.extend(detect_spikes(&signals, &self.power, &instances, &utilisation, now));
         progress(ImportStep::Budgets);
-        let budgets = default_budgets(&instances, now, setting("budget.default_kg_co2e_per_quarter", 50.0));
+        let budgets = default_budgets(&instances, now, setting("budget.default_kg_co2e_per_quarter", 200.0));
         progress(ImportStep::Jobs);
         let jobs = demo_jobs(&signals, now);
         progress(ImportStep::Settings);
@@ -921,12 +921,22 @@ fn median(values: &mut [f64]) -> f64 {
     if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] }
 }
 
-/// A budget per team of the fleet for the current quarter, at the configured default.
-fn default_budgets(instances: &[Instance], now: DateTime<Utc>, kg: f64) -> Vec<TeamBudget> {
+/// Quarterly budgets of the demo fleet's teams, kgCO2e, set around their demo footprint so that
+/// some are on track and some at risk.
+const DEMO_BUDGETS: [(&str, f64); 5] =
+    [("data", 100.0), ("ml", 80.0), ("payments", 300.0), ("platform", 60.0), ("web", 250.0)];
+
+/// A budget per team of the fleet for the current quarter: the demo figure for the demo teams,
+/// the configured default for any other.
+fn default_budgets(instances: &[Instance], now: DateTime<Utc>, default_kg: f64) -> Vec<TeamBudget> {
     let teams: BTreeSet<&str> = instances.iter().map(|i| i.team.as_str()).collect();
     teams
         .into_iter()
-        .map(|team| TeamBudget { team: team.into(), quarter: quarter_of(now), budget_kg_co2e: kg })
+        .map(|team| TeamBudget {
+            team: team.into(),
+            quarter: quarter_of(now),
+            budget_kg_co2e: DEMO_BUDGETS.iter().find(|(t, _)| *t == team).map_or(default_kg, |(_, kg)| *kg),
+        })
         .collect()
 }
 
