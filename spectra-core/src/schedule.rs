@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::series::{hour_index, hour_start, widen};
+use crate::series::{hour_index, hour_start};
 use crate::{Error, Location, RegionCode, RegionSignals, Result};
 
 /// A batch job to place in time (and, optionally, in space).
@@ -101,40 +101,68 @@ pub fn best_window(signals: &RegionSignals, job: &Job) -> Result<WindowChoice> {
     let energy_kwh = job.power_kw * d as f64;
     let kg = |i: usize, mean: f64| energy_kwh * catalog.regions()[i].pue * mean / 1_000.0;
     let mut best: Vec<(f64, i64, usize)> = Vec::new(); // (effective g/kWh, start hour, region)
+    // Hourly values in thousandths of g/kWh (the data has at most three decimals), so running sums
+    // are exact and equal windows compare equal however far apart; `MISSING` marks hours without
+    // data. One buffer serves every region.
+    const MISSING: i64 = i64::MIN;
+    let mut milli: Vec<i64> = Vec::new();
+    let mut region_best: Vec<i64> = Vec::new();
     for &i in &candidates {
         let Some(series) = signals.series(i) else { continue };
-        let pue = catalog.regions()[i].pue;
-        // Running sum over [h, h + d), counting the hours without data inside the window.
-        let (mut sum, mut missing) = (0.0f64, 0i64);
-        let value = |h: i64| series.at(h).map(widen);
-        for h in first..first + d {
-            match value(h) {
-                Some(v) => sum += v,
-                None => missing += 1,
+        let Some(series_start) = series.first_hour() else { continue };
+        // Only starts whose whole window lies inside the series can be complete.
+        let (lo, hi) = (first.max(series_start), end.min(series.end_hour()));
+        if hi - lo < d {
+            continue;
+        }
+        let values = &series.values()[(lo - series_start) as usize..(hi - series_start) as usize];
+        milli.clear();
+        milli.extend(values.iter().map(|&v| if v.is_nan() { MISSING } else { (f64::from(v) * 1_000.0 + 0.5) as i64 }));
+        let w = d as usize;
+        let (mut sum, mut missing) = (0i64, 0usize);
+        for &m in &milli[..w] {
+            if m == MISSING {
+                missing += 1;
+            } else {
+                sum += m;
             }
         }
-        let mut start = first;
-        loop {
-            if missing == 0 {
-                let effective = sum / d as f64 * pue;
-                match best.first() {
-                    Some(&(b, _, _)) if effective > b + TIE => {}
-                    Some(&(b, _, _)) if effective >= b - TIE => best.push((effective, start, i)),
-                    _ => best = vec![(effective, start, i)],
+        // The region's lowest sum and every start reaching it, in integers.
+        let mut lowest = i64::MAX;
+        region_best.clear();
+        for k in 0..=milli.len() - w {
+            if k > 0 {
+                let (out, inn) = (milli[k - 1], milli[k + w - 1]);
+                if out == MISSING {
+                    missing -= 1;
+                } else {
+                    sum -= out;
+                }
+                if inn == MISSING {
+                    missing += 1;
+                } else {
+                    sum += inn;
                 }
             }
-            if start + d >= end {
-                break;
+            if missing == 0 && sum <= lowest {
+                if sum < lowest {
+                    lowest = sum;
+                    region_best.clear();
+                }
+                region_best.push(lo + k as i64);
             }
-            match value(start) {
-                Some(v) => sum -= v,
-                None => missing -= 1,
+        }
+        if region_best.is_empty() {
+            continue;
+        }
+        let effective = lowest as f64 / 1_000.0 / d as f64 * catalog.regions()[i].pue;
+        match best.first() {
+            Some(&(b, _, _)) if effective > b + TIE => {}
+            Some(&(b, _, _)) if effective >= b - TIE => best.extend(region_best.iter().map(|&s| (effective, s, i))),
+            _ => {
+                best.clear();
+                best.extend(region_best.iter().map(|&s| (effective, s, i)));
             }
-            match value(start + d) {
-                Some(v) => sum += v,
-                None => missing += 1,
-            }
-            start += 1;
         }
     }
     if best.is_empty() {
