@@ -90,7 +90,7 @@ async fn run<S: Store>(engine: Spectra<S>, settings: &Settings) -> spectra::Resu
     print_ranking(&ranking);
     migrate_one_team(&engine, &ranking)?;
     print_accounting(&engine)?;
-    print_best_window(&engine)?;
+    print_best_window(&engine).await?;
     print_data_used(settings, &engine);
     Ok(())
 }
@@ -230,7 +230,7 @@ fn print_accounting<S: Store>(engine: &Spectra<S>) -> spectra::Result<()> {
     Ok(())
 }
 
-fn print_best_window<S: Store>(engine: &Spectra<S>) -> spectra::Result<()> {
+async fn print_best_window<S: Store>(engine: &Spectra<S>) -> spectra::Result<()> {
     let job = spectra::Job {
         duration_hours: 4,
         earliest_start: engine.now(),
@@ -239,7 +239,7 @@ fn print_best_window<S: Store>(engine: &Spectra<S>) -> spectra::Result<()> {
         current_region: CURRENT.into(),
         candidate_regions: vec!["aws-us-east-2".into(), "aws-us-west-1".into(), "gcp-northamerica-northeast2".into()],
     };
-    let choice = engine.best_window(&job)?;
+    let choice = engine.best_window(&job).await?;
     println!("Best window for a 4-hour, 5 kW job in the next 48 hours (from {CURRENT}, 3 candidates):");
     for w in &choice.best {
         println!(

@@ -448,17 +448,7 @@ impl<S: Store> Spectra<S> {
         progress(ImportStep::Settings);
         let batch = ImportBatch {
             regions: self.catalog.regions().to_vec(),
-            latency: self
-                .catalog
-                .regions()
-                .iter()
-                .map(|r| LatencySample {
-                    region: r.code.clone(),
-                    time: now,
-                    ms: r.baseline_latency_ms,
-                    source: LatencySource::Baseline,
-                })
-                .collect(),
+            latency: self.baseline_latency(now),
             anomalies,
             budgets,
             jobs,
@@ -491,9 +481,36 @@ impl<S: Store> Spectra<S> {
         crate::rank_regions(&self.signals(), request)
     }
 
-    /// The lowest-carbon window for a batch job over the stored hours; see [`best_window`].
-    pub fn best_window(&self, job: &Job) -> Result<crate::WindowChoice> {
-        best_window(&self.signals(), job)
+    /// The lowest-carbon window for a batch job; see [`best_window`]. When the carbon source
+    /// provides forecasts, they fill the hours from the job's earliest start that have no stored
+    /// value (history is never overwritten); otherwise stored history is replayed. A failing
+    /// forecast falls back to history.
+    pub async fn best_window(&self, job: &Job) -> Result<crate::WindowChoice> {
+        let signals = self.signals();
+        if !self.carbon.capabilities().carbon_forecast {
+            return best_window(&signals, job);
+        }
+        let mut zones: Vec<&str> = Vec::new();
+        for code in std::iter::once(&job.current_region).chain(&job.candidate_regions) {
+            let zone = self.catalog.require(code.as_str())?.zone.as_str();
+            if !zones.contains(&zone) {
+                zones.push(zone);
+            }
+        }
+        let mut table = signals.table().clone();
+        let mut added = 0usize;
+        for zone in zones {
+            let Ok(hours) = self.carbon.carbon_forecast(zone, job.earliest_start).await else { continue };
+            for h in hours.iter().filter(|h| h.zone == zone && h.hour < job.deadline) {
+                if table.insert(h) == crate::series::SetOutcome::Inserted {
+                    added += 1;
+                }
+            }
+        }
+        if added == 0 {
+            return best_window(&signals, job);
+        }
+        best_window(&RegionSignals::new(self.catalog.clone(), table), job)
     }
 
     /// Every region's intensity and latency at the clock's now.
@@ -541,24 +558,26 @@ impl<S: Store> Spectra<S> {
         self.store.latency_history(region, TimeRange::new(from, to)?)
     }
 
+    /// Each region's catalog baseline latency as a sample at `now`.
+    fn baseline_latency(&self, now: DateTime<Utc>) -> Vec<LatencySample> {
+        self.catalog
+            .regions()
+            .iter()
+            .map(|r| LatencySample {
+                region: r.code.clone(),
+                time: now,
+                ms: r.baseline_latency_ms,
+                source: LatencySource::Baseline,
+            })
+            .collect()
+    }
+
     /// Records a latency sample per region at the clock's now: from the live source when one is
     /// configured and answers, else the baseline (the failure is recorded for [`Spectra::health`]).
     pub async fn refresh_latency(&self) -> Result<Vec<LatencySample>> {
         let now = self.now();
-        let baseline = || -> Vec<LatencySample> {
-            self.catalog
-                .regions()
-                .iter()
-                .map(|r| LatencySample {
-                    region: r.code.clone(),
-                    time: now,
-                    ms: r.baseline_latency_ms,
-                    source: LatencySource::Baseline,
-                })
-                .collect()
-        };
         let samples = match &self.latency {
-            None => baseline(),
+            None => self.baseline_latency(now),
             Some(source) => match source.latency(self.catalog.regions(), now).await {
                 Ok(samples) => {
                     let mut status = self.latency_status.lock().unwrap_or_else(|p| p.into_inner());
@@ -568,7 +587,7 @@ impl<S: Store> Spectra<S> {
                 }
                 Err(e) => {
                     self.latency_status.lock().unwrap_or_else(|p| p.into_inner()).last_error = Some(e.to_string());
-                    baseline()
+                    self.baseline_latency(now)
                 }
             },
         };

@@ -71,6 +71,7 @@ async fn every_operation<S: Store>(store: S) {
             current_region: "aws-us-east-1".into(),
             candidate_regions: vec!["aws-eu-central-1".into()],
         })
+        .await
         .unwrap();
     assert!(choice.best[0].kg_co2e <= choice.baseline.kg_co2e);
     assert!(choice.saving_kg_co2e >= 0.0);
@@ -287,4 +288,66 @@ async fn dataframes_hold_the_same_rows_as_the_typed_calls() {
     let util = engine.utilisation_df(t0, t0 + Duration::hours(2)).unwrap();
     let running = instances.iter().filter(|i| i.state == spectra_core::InstanceState::Running).count();
     assert_eq!(util.height(), running * 2);
+}
+
+/// A carbon source with a forecast only: a clean dip for zone GB three hours after a given time.
+#[derive(Debug)]
+struct ForecastOnly(chrono::DateTime<chrono::Utc>);
+
+#[async_trait::async_trait]
+impl spectra_core::DataSource for ForecastOnly {
+    fn name(&self) -> &str {
+        "forecast-only"
+    }
+
+    fn capabilities(&self) -> spectra_core::Capabilities {
+        spectra_core::Capabilities { carbon_forecast: true, ..Default::default() }
+    }
+
+    async fn carbon_forecast(
+        &self,
+        zone: &str,
+        from: chrono::DateTime<chrono::Utc>,
+    ) -> spectra_core::Result<Vec<spectra_core::CarbonIntensityHour>> {
+        Ok((0..24)
+            .map(|h| spectra_core::CarbonIntensityHour {
+                zone: zone.into(),
+                hour: from + Duration::hours(h),
+                lifecycle_g_per_kwh: if (3..5).contains(&h) { 5.0 } else { 300.0 },
+                direct_g_per_kwh: None,
+                low_carbon_pct: None,
+                renewable_pct: None,
+                estimated: false,
+                source: spectra_core::CarbonSource::ElectricityMapsApi,
+            })
+            .filter(|h| h.hour >= self.0)
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn best_window_uses_forecasts_where_history_has_no_value() {
+    let catalog = Arc::new(bundled::catalog().unwrap());
+    let start = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2030, 1, 1, 0, 0, 0).unwrap();
+    let engine = Spectra::builder(
+        MemoryStore::new(),
+        catalog.clone(),
+        Arc::new(ForecastOnly(start)),
+        Arc::new(DemoFleet::new(&catalog).unwrap()),
+    )
+    .with_sim_start(start)
+    .build()
+    .unwrap();
+    let job = spectra_core::Job {
+        duration_hours: 2,
+        earliest_start: start,
+        deadline: start + Duration::hours(12),
+        power_kw: 1.0,
+        current_region: "aws-eu-west-2".into(),
+        candidate_regions: vec![],
+    };
+    // No history in 2030: only the forecast can place the job, at its dip.
+    let choice = engine.best_window(&job).await.unwrap();
+    assert_eq!(choice.best[0].start, start + Duration::hours(3));
+    assert_eq!(choice.best[0].mean_intensity_g_per_kwh, 5.0);
 }
