@@ -7,7 +7,7 @@ Run through benches/compare_ranking.sh, which runs `cargo bench --bench ranking`
 
 Both engines get the hourly data preloaded (as a service would keep it) and answer one request:
 rank every region at 2024-01-01 12:00 UTC for 10 instances x 7.97 W at $0.096/h, weights
-carbon 0.5 / latency 0.3 / cost 0.2, current region aws-us-east-1 (synthetic: syn-00022). Method
+carbon 0.5 / latency 0.3 / cost 0.2, current region aws-us-east-1 (synthetic catalogs: syn-00000). Method
 as in spectra-core's optimizer: life-cycle intensity at the hour or the annual figure, x PUE;
 min-max normalisation; order by score then code.
 """
@@ -152,9 +152,9 @@ def main():
     )
     hourly = con.sql("SELECT * FROM hourly").pl()
     rows = []
-    for n in (len(base), 1_000, 10_000):
+    for n in (18, len(base), 1_000, 10_000):
         regions = base if n == len(base) else synthetic(base, n)
-        current = "aws-us-east-1" if n == len(base) else "syn-00022"
+        current = "aws-us-east-1" if n == len(base) else "syn-00000"
         con.execute("CREATE OR REPLACE TABLE regions (code VARCHAR, zone VARCHAR, annual DOUBLE, pue DOUBLE, price_factor DOUBLE, latency_ms DOUBLE)")
         con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?, ?)",
                         [(r["code"], r["zone"], r["annual"], r["pue"], r["price_factor"], r["latency_ms"]) for r in regions])
