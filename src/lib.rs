@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use spectra_core::*;
 pub use spectra_sources::{self as sources, bundled};
 
-use spectra_sources::csv::{CsvCarbonSource, ElectricityMapsCsv, LoadReport};
+use spectra_sources::csv::CsvCarbonSource;
 use spectra_sources::demo::DemoFleet;
 
 /// Reads [`Settings`] from the process environment, over a `.env` file in the working directory
@@ -57,29 +57,6 @@ fn redact_dotenv(e: &dotenvy::Error) -> String {
     }
 }
 
-/// Region signals loaded from CSV exports, and what was loaded.
-#[derive(Debug, Clone)]
-pub struct CsvSignals {
-    /// The catalog and its hourly series, ready for [`rank_regions`].
-    pub signals: RegionSignals,
-    /// The files, zones and hours read.
-    pub report: LoadReport,
-}
-
-/// Loads the bundled region catalog (latencies from `settings.latency_vantage_region`) and the
-/// Electricity Maps exports in `settings.csv_dir`.
-pub fn load_csv_signals(settings: &Settings) -> Result<CsvSignals> {
-    let catalog = bundled::catalog_from(&settings.latency_vantage_region)?;
-    let csv = ElectricityMapsCsv::load(&settings.csv_dir, &catalog)?;
-    let report = csv.report().clone();
-    Ok(CsvSignals { signals: RegionSignals::new(Arc::new(catalog), csv.into_table()), report })
-}
-
-/// The README's code blocks, compiled and run as doc-tests so they stay true.
-#[doc = include_str!("../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
-
 /// The engine over `store` in demo mode: the bundled catalog (latencies from
 /// `settings.latency_vantage_region`), the Electricity Maps exports in `settings.csv_dir`, the
 /// deterministic demo fleet, the Cloud Carbon Footprint power model, and the clock from the store
@@ -100,6 +77,11 @@ pub fn open_duckdb(settings: &Settings) -> Result<Spectra<sources::duckdb_store:
     engine(sources::duckdb_store::DuckDbStore::from_settings(settings)?, settings)
 }
 
+/// The README's code blocks, compiled and run as doc-tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,18 +99,21 @@ mod tests {
         assert!(settings_from_env_file(&dir.path().join("absent")).is_ok());
     }
 
-    #[test]
-    fn bundled_signals_rank_every_catalog_region() {
+    #[tokio::test]
+    async fn the_demo_engine_ranks_every_catalog_region() {
         let settings = Settings { csv_dir: bundled::csv_dir(), ..Settings::default() };
-        let data = load_csv_signals(&settings).unwrap();
-        assert_eq!(data.report.files.len(), 32);
-        let ranking = rank_regions(&data.signals, &RankRequest::at(settings.sim_start)).unwrap();
-        let catalog = data.signals.catalog();
+        let engine = engine(MemoryStore::new(), &settings).unwrap();
+        let report = engine.import().await.unwrap();
+        assert_eq!(report.counts.carbon_hours.inserted, 280_656);
+        let ranking = engine.rank_regions(&RankRequest::at(settings.sim_start)).unwrap();
+        let catalog = engine.catalog();
         assert_eq!(ranking.rows.len(), catalog.len());
         for region in catalog.regions() {
             assert!(ranking.row(region.code.as_str()).is_some(), "{} not ranked", region.code);
         }
         // Ireland has no hourly export: it ranks on its annual figure, flagged.
         assert_eq!(ranking.row("aws-eu-west-1").unwrap().intensity_basis, IntensityBasis::AnnualFallback);
+        // The CCF power model is wired in: an m4.large is a known type.
+        assert!(engine.power_model().instance_type("m4.large").is_some());
     }
 }

@@ -133,11 +133,6 @@ impl PowerModel {
     }
 }
 
-/// Average IT power with CCF's AWS averages; see [`PowerModel::average_watts`].
-pub fn average_watts(vcpus: u32, memory_gb: f64, cpu_pct: Option<f64>) -> f64 {
-    PowerModel::aws_average().average_watts("", vcpus, memory_gb, cpu_pct)
-}
-
 /// The CCF microarchitecture of a processor named as in `aws-instances.csv` ("Xeon E5-2686 v4",
 /// "EPYC 7571", "Graviton2"...). Unrecognised names give `None` (the averages then apply).
 /// Ice Lake (Xeon 83xx), which CCF's AWS coefficients lack, maps to Cascade Lake, its nearest.
