@@ -90,6 +90,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// `APP_ENV`.
     pub app_env: AppEnv,
+    /// `ADMIN_TOKEN`: when set, the HTTP face's admin endpoints require it as a bearer token.
+    pub admin_token: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -109,6 +111,7 @@ impl Default for Settings {
             aws_session_token: None,
             cors_origins: vec!["http://localhost:5173".into(), "http://localhost:3000".into()],
             app_env: AppEnv::Development,
+            admin_token: None,
         }
     }
 }
@@ -153,6 +156,7 @@ impl Settings {
             aws_access_key_id: get("AWS_ACCESS_KEY_ID").map(Secret),
             aws_secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret),
             aws_session_token: get("AWS_SESSION_TOKEN").map(Secret),
+            admin_token: get("ADMIN_TOKEN").map(Secret),
             cors_origins: match get("CORS_ORIGINS") {
                 None => d.cors_origins,
                 Some(v) => v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
