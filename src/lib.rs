@@ -27,6 +27,8 @@ pub use spectra_sources::{self as sources, bundled};
 use spectra_sources::csv::CsvCarbonSource;
 use spectra_sources::demo::DemoFleet;
 
+pub mod runner;
+
 /// Reads [`Settings`] from the process environment, over a `.env` file in the working directory
 /// when there is one (the environment wins). The only place SPECTRA reads the environment.
 pub fn settings_from_env() -> Result<Settings> {
@@ -57,18 +59,78 @@ fn redact_dotenv(e: &dotenvy::Error) -> String {
     }
 }
 
-/// The engine over `store` in demo mode: the bundled catalog (latencies from
+/// The engine over `store`: the bundled catalog (latencies from
 /// `settings.latency_vantage_region`), the Electricity Maps exports in `settings.csv_dir`, the
 /// deterministic demo fleet, the Cloud Carbon Footprint power model, and the clock from the store
-/// or `settings.sim_start`.
+/// or `settings.sim_start`; then, signal by signal, the live source whose keys are set
+/// (see [`live_sources`]). With no keys it is demo mode, with no network at all.
 pub fn engine<S: Store>(store: S, settings: &Settings) -> Result<Spectra<S>> {
     let catalog = Arc::new(bundled::catalog_from(&settings.latency_vantage_region)?);
     let carbon = Arc::new(CsvCarbonSource::new(&settings.csv_dir, catalog.clone()));
     let fleet = Arc::new(DemoFleet::new(&catalog)?);
-    Spectra::builder(store, catalog, carbon, fleet)
+    let settings = with_stored_credentials(&store, settings)?;
+    let builder = Spectra::builder(store, catalog.clone(), carbon, fleet)
         .with_sim_start(settings.sim_start)
-        .with_power_model(bundled::power_model()?)
-        .build()
+        .with_power_model(bundled::power_model()?);
+    live_sources(builder, &settings, &catalog)?.build()
+}
+
+/// AWS credentials written to the store's settings (`aws.access_key_id`,
+/// `aws.secret_access_key`, `aws.role_arn`) are used when the environment sets none.
+fn with_stored_credentials<S: Store>(store: &S, settings: &Settings) -> Result<Settings> {
+    let mut settings = settings.clone();
+    if settings.has_aws_credentials() {
+        return Ok(settings);
+    }
+    let stored = store.settings()?;
+    let get = |key: &str| stored.iter().find(|s| s.key == key && !s.value.is_empty()).map(|s| s.value.clone());
+    if let (Some(id), Some(secret)) = (get("aws.access_key_id"), get("aws.secret_access_key")) {
+        settings.aws_access_key_id = Some(Secret::new(id));
+        settings.aws_secret_access_key = Some(Secret::new(secret));
+        settings.aws_role_arn = settings.aws_role_arn.or_else(|| get("aws.role_arn"));
+    }
+    Ok(settings)
+}
+
+/// Adds the live source of each signal whose keys `settings` holds: `ELECTRICITY_MAPS_API_KEY`
+/// -> carbon from the Electricity Maps API; `CLOUDFLARE_API_TOKEN` -> latency from Cloudflare
+/// Radar; AWS credentials -> the fleet from EC2 + CloudWatch and costs from Cost Explorer. Each
+/// falls back on its own to the demo source when its calls fail (see `Spectra::health`).
+#[cfg(feature = "live")]
+pub fn live_sources<S: Store>(
+    mut builder: SpectraBuilder<S>,
+    settings: &Settings,
+    catalog: &Arc<Catalog>,
+) -> Result<SpectraBuilder<S>> {
+    use spectra_sources::cloudflare_radar::CloudflareRadarBuilder;
+    use spectra_sources::electricity_maps::ElectricityMapsBuilder;
+    let _ = catalog;
+    if settings.electricity_maps_api_key.is_some() {
+        builder = builder.with_live_carbon(Arc::new(ElectricityMapsBuilder::from_settings(settings).build()?));
+    }
+    if settings.cloudflare_api_token.is_some() {
+        builder = builder.with_latency_source(Arc::new(CloudflareRadarBuilder::from_settings(settings).build()?));
+    }
+    Ok(builder)
+}
+
+/// Without the `live` feature, a key that is set is a configuration error rather than silently
+/// ignored.
+#[cfg(not(feature = "live"))]
+pub fn live_sources<S: Store>(
+    builder: SpectraBuilder<S>,
+    settings: &Settings,
+    _catalog: &Arc<Catalog>,
+) -> Result<SpectraBuilder<S>> {
+    let set = [
+        ("ELECTRICITY_MAPS_API_KEY", settings.electricity_maps_api_key.is_some()),
+        ("CLOUDFLARE_API_TOKEN", settings.cloudflare_api_token.is_some()),
+        ("AWS_ACCESS_KEY_ID", settings.has_aws_credentials()),
+    ];
+    match set.iter().find(|(_, is_set)| *is_set) {
+        Some((key, _)) => Err(Error::config(*key, "is set, but spectra was built without the `live` feature")),
+        None => Ok(builder),
+    }
 }
 
 /// The engine over the DuckDB store named by `DATABASE_URL` (in memory when unset).

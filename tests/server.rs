@@ -25,7 +25,7 @@ impl Server {
         let engine = spectra::engine(MemoryStore::new(), &settings).unwrap();
         engine.import().await.unwrap();
         engine.tick(12).unwrap();
-        let app = Arc::new(app::App { engine, admin_token: Some(Secret::new(TOKEN)) });
+        let app = Arc::new(app::App { engine: Arc::new(engine), admin_token: Some(Secret::new(TOKEN)) });
         let router = app::router(app, &[ORIGIN.to_string()]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

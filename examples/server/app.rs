@@ -17,13 +17,14 @@ use spectra::{
     Error, GroupBy, InstanceSelector, Job, MigrationRequest, Provider, RankRequest, RegionCode, Secret, Spectra, Store,
     Workload,
 };
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 /// Shared state: the engine and the admin token (admin endpoints are open when it is unset).
 pub struct App<S: Store> {
-    /// The engine.
-    pub engine: Spectra<S>,
+    /// The engine (shared with the background runner).
+    pub engine: Arc<Spectra<S>>,
     /// `Authorization: Bearer <token>` required on `/api/admin/*` when set.
     pub admin_token: Option<Secret>,
 }
@@ -327,6 +328,9 @@ pub fn router<S: Store + 'static>(app: Arc<App<S>>, cors_origins: &[String]) -> 
         .merge(admin)
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "not_found", "no such endpoint".into(), None) })
         .layer(cors)
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into(), None).into_response()
+        }))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

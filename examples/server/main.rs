@@ -5,7 +5,8 @@
 //! DATABASE_URL=file:./dev.db cargo run --features duckdb-prebuilt --example server
 //! ```
 //! Options: `--host` (default 127.0.0.1), `--port` (default 8000), `--auto-tick` (advance the
-//! clock every `SIM_TICK_INTERVAL_HOURS` and refresh latency every `LATENCY_FETCH_INTERVAL_HOURS`),
+//! clock every `SIM_TICK_INTERVAL_HOURS`; latency refreshes every `LATENCY_FETCH_INTERVAL_HOURS`
+//! and live carbon every hour in any case),
 //! `--no-import` (do not import the bundled data into an empty store at start). Configuration from
 //! the seed's environment names (`DATABASE_URL`, `CORS_ORIGINS`, `APP_ENV`, `SIM_START`, intervals,
 //! keys) and `ADMIN_TOKEN`, which protects `/api/admin/*`. Interactive docs at `/docs`.
@@ -14,8 +15,8 @@ mod app;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
+use spectra::runner::{BackgroundRunner, RunnerOptions};
 use spectra::{Settings, Spectra, Store};
 use tracing::{error, info};
 
@@ -83,7 +84,7 @@ async fn serve<S: Store + 'static>(engine: Spectra<S>, settings: Settings, optio
         let report = engine.import().await?;
         info!(inserted = report.counts.inserted(), "imported the bundled data into the empty store");
     }
-    let app = Arc::new(app::App { engine, admin_token: settings.admin_token.clone() });
+    let app = Arc::new(app::App { engine: Arc::new(engine), admin_token: settings.admin_token.clone() });
     let router = app::router(app.clone(), &settings.cors_origins);
     let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
         .await
@@ -91,41 +92,19 @@ async fn serve<S: Store + 'static>(engine: Spectra<S>, settings: Settings, optio
     let addr = listener.local_addr().map_err(|e| spectra::Error::config("--port", e.to_string()))?;
     info!(store = app.engine.store().name(), "SPECTRA listening on http://{addr} (docs at /docs)");
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let runner = options.auto_tick.then(|| tokio::spawn(run_background(app.clone(), settings.clone(), stop_rx)));
+    // Latency (and live carbon) refresh on their intervals; the clock ticks only with --auto-tick.
+    let runner = BackgroundRunner::spawn_with_log(
+        app.engine.clone(),
+        RunnerOptions::from_settings(&settings, options.auto_tick),
+        |what, e| error!("{what} failed: {e}"),
+    );
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| spectra::Error::source("http", e))?;
-    let _ = stop_tx.send(true);
-    if let Some(runner) = runner {
-        let _ = runner.await;
-    }
+    runner.stop().await;
     info!("stopped");
     Ok(())
-}
-
-/// Advances the clock and refreshes latency on their intervals until told to stop.
-async fn run_background<S: Store + 'static>(
-    app: Arc<app::App<S>>,
-    settings: Settings,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let every = |hours: f64| tokio::time::interval(Duration::from_secs_f64(hours * 3_600.0));
-    let (mut tick, mut latency) =
-        (every(settings.sim_tick_interval_hours), every(settings.latency_fetch_interval_hours));
-    loop {
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = tick.tick() => match app.engine.tick(1) {
-                Ok(now) => info!(%now, "simulation clock ticked"),
-                Err(e) => error!("tick failed: {e}"),
-            },
-            _ = latency.tick() => if let Err(e) = app.engine.refresh_latency().await {
-                error!("latency refresh failed: {e}");
-            },
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -24,6 +24,7 @@ use crate::accounting::{
     BudgetState, BudgetStatus, EmissionsRow, GroupBy, budget_status, fleet_emissions, fleet_hours, quarter_of,
     quarter_range,
 };
+use crate::live::{LiveBook, LiveStatus, Signal, calibrate_costs, live_over_snapshot};
 use crate::optimizer::HOURS_PER_MONTH;
 use crate::power::PowerModel;
 use crate::schedule::{Job, best_window};
@@ -34,6 +35,9 @@ use crate::{
     Ranking, RegionCode, RegionSignals, Result, SettingEntry, Severity, SimClock, Store, TeamBudget, TimeRange,
     UtilisationHour,
 };
+
+/// How many hours before the clock's now the live carbon source is asked for (its `history`).
+pub const LIVE_CARBON_HOURS: i64 = 24;
 
 /// How many days of utilisation the demo fleet import covers before and after the clock's start.
 pub const FLEET_HISTORY_DAYS: i64 = 14;
@@ -46,9 +50,29 @@ pub struct SpectraBuilder<S: Store> {
     catalog: Arc<Catalog>,
     carbon: Arc<dyn DataSource>,
     fleet: Arc<dyn DataSource>,
-    latency: Option<Arc<dyn DataSource>>,
+    live: LiveSources,
     sim_start: DateTime<Utc>,
     power: PowerModel,
+}
+
+/// The live sources, one optional per signal; a signal without one is served by its demo source.
+#[derive(Default, Clone)]
+struct LiveSources {
+    carbon: Option<Arc<dyn DataSource>>,
+    latency: Option<Arc<dyn DataSource>>,
+    fleet: Option<Arc<dyn DataSource>>,
+    cost: Option<Arc<dyn DataSource>>,
+}
+
+impl LiveSources {
+    fn get(&self, signal: Signal) -> Option<&Arc<dyn DataSource>> {
+        match signal {
+            Signal::Carbon => self.carbon.as_ref(),
+            Signal::Latency => self.latency.as_ref(),
+            Signal::Fleet => self.fleet.as_ref(),
+            Signal::Cost => self.cost.as_ref(),
+        }
+    }
 }
 
 impl<S: Store> SpectraBuilder<S> {
@@ -60,7 +84,27 @@ impl<S: Store> SpectraBuilder<S> {
 
     /// Uses `source` for live latency (Cloudflare Radar); without one, latency is the baseline.
     pub fn with_latency_source(mut self, source: Arc<dyn DataSource>) -> Self {
-        self.latency = Some(source);
+        self.live.latency = Some(source);
+        self
+    }
+
+    /// Uses `source` for live carbon intensity (the Electricity Maps API): its history around the
+    /// clock's now is imported over the carbon source's snapshot, refreshed by
+    /// [`Spectra::refresh_carbon`], and its forecasts feed [`Spectra::best_window`].
+    pub fn with_live_carbon(mut self, source: Arc<dyn DataSource>) -> Self {
+        self.live.carbon = Some(source);
+        self
+    }
+
+    /// Uses `source` for the live fleet (EC2 + CloudWatch) instead of the demo fleet at import.
+    pub fn with_live_fleet(mut self, source: Arc<dyn DataSource>) -> Self {
+        self.live.fleet = Some(source);
+        self
+    }
+
+    /// Uses `source`'s bills (Cost Explorer) to calibrate the fleet's hourly costs at import.
+    pub fn with_cost_source(mut self, source: Arc<dyn DataSource>) -> Self {
+        self.live.cost = Some(source);
         self
     }
 
@@ -86,20 +130,14 @@ impl<S: Store> SpectraBuilder<S> {
             catalog: self.catalog,
             carbon: self.carbon,
             fleet: self.fleet,
-            latency: self.latency,
+            live: self.live,
             power: self.power,
             clock: Mutex::new(clock),
-            latency_status: Mutex::new(SourceStatus::default()),
+            book: LiveBook::default(),
         };
         engine.reload_signals()?;
         Ok(engine)
     }
-}
-
-#[derive(Debug, Default, Clone)]
-struct SourceStatus {
-    live_ok: Option<DateTime<Utc>>,
-    last_error: Option<String>,
 }
 
 /// SPECTRA's engine over a store `S`.
@@ -125,11 +163,11 @@ pub struct Spectra<S: Store> {
     catalog: Arc<Catalog>,
     carbon: Arc<dyn DataSource>,
     fleet: Arc<dyn DataSource>,
-    latency: Option<Arc<dyn DataSource>>,
+    live: LiveSources,
     power: PowerModel,
     signals: RwLock<Arc<RegionSignals>>,
     clock: Mutex<SimClock>,
-    latency_status: Mutex<SourceStatus>,
+    book: LiveBook,
 }
 
 impl<S: Store> fmt::Debug for Spectra<S> {
@@ -138,7 +176,7 @@ impl<S: Store> fmt::Debug for Spectra<S> {
             .field("store", &self.store)
             .field("carbon", &self.carbon.name())
             .field("fleet", &self.fleet.name())
-            .field("latency", &self.latency.as_ref().map(|l| l.name().to_owned()))
+            .field("live", &Signal::ALL.map(|s| self.live.get(s).map(|l| l.name().to_owned())))
             .field("regions", &self.catalog.len())
             .finish_non_exhaustive()
     }
@@ -256,10 +294,15 @@ pub struct SettingView {
 pub struct SignalHealth {
     /// `carbon`, `latency`, `fleet` or `cost`.
     pub signal: &'static str,
-    /// The source serving it now.
+    /// The source serving it now: the live source while its last call succeeded, else the demo
+    /// source (or the stored data it left).
     pub source: String,
     /// Whether that source is a live API.
     pub live: bool,
+    /// The live source configured for this signal, if any.
+    pub configured: Option<String>,
+    /// What the live source's calls did so far.
+    pub status: LiveStatus,
     /// The newest data point served.
     pub freshest: Option<DateTime<Utc>>,
     /// The last failure of the live source, if its last call failed.
@@ -345,7 +388,7 @@ impl<S: Store> Spectra<S> {
             catalog,
             carbon,
             fleet,
-            latency: None,
+            live: LiveSources::default(),
             sim_start: crate::clock::default_sim_start(),
             power: PowerModel::aws_average(),
         }
@@ -409,20 +452,11 @@ impl<S: Store> Spectra<S> {
         let now = self.now();
         progress(ImportStep::Regions);
         progress(ImportStep::Carbon);
-        let carbon = self.carbon.carbon_snapshot().await?;
+        let snapshot = self.carbon.carbon_snapshot().await?;
+        let (carbon, _) = live_over_snapshot(&self.live_carbon_hours(now).await, snapshot);
         progress(ImportStep::Fleet);
-        let instances = self.fleet.instances().await?;
-        let fleet_range =
-            TimeRange::new(now - Duration::days(FLEET_HISTORY_DAYS), now + Duration::days(FLEET_FUTURE_DAYS))?;
-        let utilisation = self.fleet.utilisation(fleet_range).await?;
-        for i in &instances {
-            if self.catalog.index_of(i.region.as_str()).is_none() {
-                return Err(Error::invalid(
-                    Location::field("instances"),
-                    format!("instance {} is in {}, which is not in the catalog", i.id, i.region),
-                ));
-            }
-        }
+        let (mut instances, utilisation) = self.fleet_data(now).await?;
+        self.calibrate_fleet_costs(now, &mut instances, &utilisation).await?;
         // Steps 4 and 6 read the new carbon data together with what is stored.
         let mut merged = self.store.carbon_table()?;
         for (zone, series) in carbon.iter() {
@@ -448,7 +482,7 @@ impl<S: Store> Spectra<S> {
         progress(ImportStep::Settings);
         let batch = ImportBatch {
             regions: self.catalog.regions().to_vec(),
-            latency: self.baseline_latency(now),
+            latency: self.latency_samples(now).await,
             anomalies,
             budgets,
             jobs,
@@ -487,9 +521,11 @@ impl<S: Store> Spectra<S> {
     /// forecast falls back to history.
     pub async fn best_window(&self, job: &Job) -> Result<crate::WindowChoice> {
         let signals = self.signals();
-        if !self.carbon.capabilities().carbon_forecast {
-            return best_window(&signals, job);
-        }
+        let forecaster = match &self.live.carbon {
+            Some(live) if live.capabilities().carbon_forecast => live,
+            _ if self.carbon.capabilities().carbon_forecast => &self.carbon,
+            _ => return best_window(&signals, job),
+        };
         let mut zones: Vec<&str> = Vec::new();
         for code in std::iter::once(&job.current_region).chain(&job.candidate_regions) {
             let zone = self.catalog.require(code.as_str())?.zone.as_str();
@@ -500,7 +536,13 @@ impl<S: Store> Spectra<S> {
         let mut table = signals.table().clone();
         let mut added = 0usize;
         for zone in zones {
-            let Ok(hours) = self.carbon.carbon_forecast(zone, job.earliest_start).await else { continue };
+            let hours = match forecaster.carbon_forecast(zone, job.earliest_start).await {
+                Ok(hours) => hours,
+                Err(e) => {
+                    self.book.failed(Signal::Carbon, format!("forecast of {zone}: {e}"));
+                    continue;
+                }
+            };
             for h in hours.iter().filter(|h| h.zone == zone && h.hour < job.deadline) {
                 if table.insert(h) == crate::series::SetOutcome::Inserted {
                     added += 1;
@@ -573,27 +615,130 @@ impl<S: Store> Spectra<S> {
     }
 
     /// Records a latency sample per region at the clock's now: from the live source when one is
-    /// configured and answers, else the baseline (the failure is recorded for [`Spectra::health`]).
+    /// configured and answers (regions it has no figure for keep their baseline), else the
+    /// baseline; a failure is recorded for [`Spectra::health`] and never loses stored samples.
     pub async fn refresh_latency(&self) -> Result<Vec<LatencySample>> {
-        let now = self.now();
-        let samples = match &self.latency {
-            None => self.baseline_latency(now),
-            Some(source) => match source.latency(self.catalog.regions(), now).await {
-                Ok(samples) => {
-                    let mut status = self.latency_status.lock().unwrap_or_else(|p| p.into_inner());
-                    status.live_ok = Some(now);
-                    status.last_error = None;
-                    samples
-                }
-                Err(e) => {
-                    self.latency_status.lock().unwrap_or_else(|p| p.into_inner()).last_error = Some(e.to_string());
-                    self.baseline_latency(now)
-                }
-            },
-        };
+        let samples = self.latency_samples(self.now()).await;
         self.store.import(&ImportBatch { latency: samples.clone(), ..ImportBatch::default() })?;
         self.reload_signals()?;
         Ok(samples)
+    }
+
+    /// Fetches the live carbon source's hours around the clock's now (the previous 24 hours and
+    /// the current one) for every catalog zone and stores the new ones, so history accumulates.
+    /// Returns how many hours were new; 0 without a live source. Zones that fail are recorded for
+    /// [`Spectra::health`]; what is stored is never lost or overwritten.
+    pub async fn refresh_carbon(&self) -> Result<u64> {
+        let hours = self.live_carbon_hours(self.now()).await;
+        if hours.is_empty() {
+            return Ok(0);
+        }
+        let mut carbon = crate::IntensityTable::new();
+        for h in &hours {
+            carbon.insert(h);
+        }
+        let counts = self.store.import(&ImportBatch { carbon, ..ImportBatch::default() })?;
+        self.reload_signals()?;
+        Ok(counts.carbon_hours.inserted)
+    }
+
+    /// The live carbon source's hours in `[now - 24 h, now + 1 h)` for every catalog zone; empty
+    /// without a live source or when every zone failed (the failure is in the book).
+    async fn live_carbon_hours(&self, now: DateTime<Utc>) -> Vec<CarbonIntensityHour> {
+        let Some(source) = &self.live.carbon else { return Vec::new() };
+        let range = TimeRange { from: now - Duration::hours(LIVE_CARBON_HOURS), to: now + Duration::hours(1) };
+        let zones: BTreeSet<&str> = self.catalog.regions().iter().map(|r| r.zone.as_str()).collect();
+        let (mut hours, mut failed, mut first_error) = (Vec::new(), 0usize, None);
+        for zone in &zones {
+            match source.carbon_history(zone, range).await {
+                Ok(h) => hours.extend(h.into_iter().filter(|h| h.zone == *zone)),
+                Err(e) => {
+                    failed += 1;
+                    first_error.get_or_insert_with(|| format!("zone {zone}: {e}"));
+                }
+            }
+        }
+        if failed < zones.len() {
+            self.book.ok(Signal::Carbon, now);
+        }
+        if let Some(e) = first_error {
+            self.book.failed(Signal::Carbon, format!("{failed} of {} zones failed; first: {e}", zones.len()));
+        }
+        hours
+    }
+
+    /// A latency sample per region at `now`: live where the live source answers, else baseline.
+    async fn latency_samples(&self, now: DateTime<Utc>) -> Vec<LatencySample> {
+        let mut samples = self.baseline_latency(now);
+        let Some(source) = &self.live.latency else { return samples };
+        match source.latency(self.catalog.regions(), now).await {
+            Ok(live) => {
+                self.book.ok(Signal::Latency, now);
+                for l in live {
+                    if let Some(s) = samples.iter_mut().find(|s| s.region == l.region) {
+                        *s = l;
+                    }
+                }
+            }
+            Err(e) => self.book.failed(Signal::Latency, e),
+        }
+        samples
+    }
+
+    /// The fleet's instances and utilisation around `now`: from the live fleet when it answers,
+    /// else from the demo fleet. Live instances outside the catalog are left out; demo ones are
+    /// an error (the demo fleet must match the catalog).
+    async fn fleet_data(&self, now: DateTime<Utc>) -> Result<(Vec<Instance>, Vec<UtilisationHour>)> {
+        let range = TimeRange::new(now - Duration::days(FLEET_HISTORY_DAYS), now + Duration::days(FLEET_FUTURE_DAYS))?;
+        if let Some(live) = &self.live.fleet {
+            let fetched = match live.instances().await {
+                Ok(instances) => live.utilisation(range).await.map(|u| (instances, u)),
+                Err(e) => Err(e),
+            };
+            match fetched {
+                Ok((mut instances, mut utilisation)) => {
+                    self.book.ok(Signal::Fleet, now);
+                    instances.retain(|i| self.catalog.index_of(i.region.as_str()).is_some());
+                    utilisation.retain(|u| instances.iter().any(|i| i.id == u.instance_id));
+                    return Ok((instances, utilisation));
+                }
+                Err(e) => self.book.failed(Signal::Fleet, e),
+            }
+        }
+        let instances = self.fleet.instances().await?;
+        let utilisation = self.fleet.utilisation(range).await?;
+        for i in &instances {
+            if self.catalog.index_of(i.region.as_str()).is_none() {
+                return Err(Error::invalid(
+                    Location::field("instances"),
+                    format!("instance {} is in {}, which is not in the catalog", i.id, i.region),
+                ));
+            }
+        }
+        Ok((instances, utilisation))
+    }
+
+    /// With a cost source, scales the fleet's estimated hourly costs to the bill of the
+    /// [`FLEET_HISTORY_DAYS`] before `now` (see `live::calibrate_costs`); a failing bill keeps the
+    /// estimates and is recorded.
+    async fn calibrate_fleet_costs(
+        &self,
+        now: DateTime<Utc>,
+        instances: &mut [Instance],
+        utilisation: &[UtilisationHour],
+    ) -> Result<()> {
+        let Some(source) = &self.live.cost else { return Ok(()) };
+        let billed = TimeRange::new(now - Duration::days(FLEET_HISTORY_DAYS), now)?;
+        match source.costs(billed).await {
+            Ok(costs) => {
+                self.book.ok(Signal::Cost, now);
+                let past: Vec<UtilisationHour> =
+                    utilisation.iter().filter(|u| billed.contains(u.hour)).cloned().collect();
+                calibrate_costs(instances, &past, &costs);
+            }
+            Err(e) => self.book.failed(Signal::Cost, e),
+        }
+        Ok(())
     }
 
     /// Moves instances between regions and records the migration with its expected monthly
@@ -796,43 +941,44 @@ impl<S: Store> Spectra<S> {
             Ok(()) => (true, None),
             Err(e) => (false, Some(e.to_string())),
         };
-        let signals = self.signals();
-        let freshest_carbon = signals.table().iter().filter_map(|(_, s)| s.last_present_hour()).max();
-        let latency_status = self.latency_status.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let latency_live = self.latency.is_some() && latency_status.last_error.is_none();
-        let fleet_name = self.fleet.name().to_owned();
         Health {
             ok,
             store: self.store.name().to_owned(),
             store_error,
             now: self.now(),
-            signals: vec![
-                SignalHealth {
-                    signal: "carbon",
-                    source: self.carbon.name().to_owned(),
-                    live: false,
-                    freshest: freshest_carbon.map(crate::series::hour_start),
-                    last_error: None,
-                },
-                SignalHealth {
-                    signal: "latency",
-                    source: match (&self.latency, latency_live) {
-                        (Some(l), true) => l.name().to_owned(),
-                        _ => "baseline".to_owned(),
-                    },
-                    live: latency_live,
-                    freshest: self.store.latency_latest(self.now()).ok().and_then(|l| l.iter().map(|s| s.time).max()),
-                    last_error: latency_status.last_error,
-                },
-                SignalHealth {
-                    signal: "fleet",
-                    source: fleet_name.clone(),
-                    live: false,
-                    freshest: None,
-                    last_error: None,
-                },
-                SignalHealth { signal: "cost", source: fleet_name, live: false, freshest: None, last_error: None },
-            ],
+            signals: Signal::ALL.iter().map(|&s| self.signal_health(s)).collect(),
+        }
+    }
+
+    fn signal_health(&self, signal: Signal) -> SignalHealth {
+        let status = self.book.get(signal);
+        let live = self.live.get(signal);
+        let serving = live.filter(|_| status.is_serving());
+        let fallback = match signal {
+            Signal::Carbon => self.carbon.name().to_owned(),
+            Signal::Latency => "baseline".to_owned(),
+            // Without a bill, costs are the fleet source's estimates (instance type x region).
+            Signal::Fleet | Signal::Cost => self.fleet.name().to_owned(),
+        };
+        let freshest = match signal {
+            Signal::Carbon => self
+                .signals()
+                .table()
+                .iter()
+                .filter_map(|(_, s)| s.last_present_hour())
+                .max()
+                .map(crate::series::hour_start),
+            Signal::Latency => self.store.latency_latest(self.now()).ok().and_then(|l| l.iter().map(|s| s.time).max()),
+            Signal::Fleet | Signal::Cost => status.last_success,
+        };
+        SignalHealth {
+            signal: signal.as_str(),
+            source: serving.map_or(fallback, |l| l.name().to_owned()),
+            live: serving.is_some(),
+            configured: live.map(|l| l.name().to_owned()),
+            freshest,
+            last_error: status.last_error.clone(),
+            status,
         }
     }
 }

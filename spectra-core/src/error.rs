@@ -133,6 +133,15 @@ pub enum Error {
         /// The source asked.
         source_name: String,
     },
+    /// A source answered with something SPECTRA cannot read (malformed JSON or XML, a missing
+    /// field). The reason names what was wrong, never the body itself.
+    #[error("{source_name}: bad response: {reason}")]
+    BadResponse {
+        /// The source that answered.
+        source_name: String,
+        /// What was wrong, e.g. `missing field "carbonIntensity" at line 3, column 5`.
+        reason: String,
+    },
     /// A state conflict, e.g. a second writer on a store file.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -169,6 +178,11 @@ impl Error {
         source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
         Self::Source { source_name: source_name.into(), source: source.into() }
+    }
+
+    /// Shorthand for [`Error::BadResponse`].
+    pub fn bad_response(source_name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::BadResponse { source_name: source_name.into(), reason: reason.into() }
     }
 
     /// The location of bad input, when this is [`Error::InvalidInput`].

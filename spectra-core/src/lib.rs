@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod live;
 pub mod model;
 pub mod optimizer;
 pub mod power;
@@ -45,6 +46,7 @@ pub use engine::{
     Spectra, SpectraBuilder,
 };
 pub use error::{Error, Location, Result};
+pub use live::{LiveStatus, Signal};
 pub use model::{
     Anomaly, AnomalyKind, CarbonIntensityHour, CarbonSource, Instance, InstanceState, JobRecommendation, LatencySample,
     LatencySource, Migration, MigrationStatus, Provider, Region, RegionCode, SettingEntry, Severity, TeamBudget,
@@ -58,5 +60,5 @@ pub use schedule::{Job, Window, WindowChoice, best_window};
 pub use series::{HourlySeries, IntensityTable};
 pub use settings::{AppEnv, Secret, Settings};
 pub use signals::{IntensityBasis, RegionSignals};
-pub use source::{Capabilities, DataSource, TimeRange};
+pub use source::{Capabilities, DataSource, RegionCost, TimeRange};
 pub use store::{ImportBatch, ImportCounts, MemoryStore, StepCount, Store};

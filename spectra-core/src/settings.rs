@@ -92,6 +92,16 @@ pub struct Settings {
     pub app_env: AppEnv,
     /// `ADMIN_TOKEN`: when set, the HTTP face's admin endpoints require it as a bearer token.
     pub admin_token: Option<Secret>,
+    /// `ELECTRICITY_MAPS_API_URL`: the Electricity Maps API base (default its public v3 API; tests
+    /// point it at a local server).
+    pub electricity_maps_api_url: Option<String>,
+    /// `CLOUDFLARE_API_URL`: the Cloudflare API base (default `https://api.cloudflare.com/client/v4`).
+    pub cloudflare_api_url: Option<String>,
+    /// `AWS_ENDPOINT_URL`: one endpoint for every AWS service (the AWS SDKs' name; e.g. moto).
+    pub aws_endpoint_url: Option<String>,
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`): the region for global calls such as STS and Cost
+    /// Explorer, and the first region EC2 is asked about (default `us-east-1`).
+    pub aws_region: Option<String>,
 }
 
 impl Default for Settings {
@@ -112,6 +122,10 @@ impl Default for Settings {
             cors_origins: vec!["http://localhost:5173".into(), "http://localhost:3000".into()],
             app_env: AppEnv::Development,
             admin_token: None,
+            electricity_maps_api_url: None,
+            cloudflare_api_url: None,
+            aws_endpoint_url: None,
+            aws_region: None,
         }
     }
 }
@@ -157,6 +171,10 @@ impl Settings {
             aws_secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret),
             aws_session_token: get("AWS_SESSION_TOKEN").map(Secret),
             admin_token: get("ADMIN_TOKEN").map(Secret),
+            electricity_maps_api_url: get("ELECTRICITY_MAPS_API_URL"),
+            cloudflare_api_url: get("CLOUDFLARE_API_URL"),
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            aws_region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
             cors_origins: match get("CORS_ORIGINS") {
                 None => d.cors_origins,
                 Some(v) => v.split(',').map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
@@ -173,6 +191,11 @@ impl Settings {
                 }
             },
         })
+    }
+
+    /// Whether AWS credentials are configured (a key pair; a role alone needs base credentials).
+    pub fn has_aws_credentials(&self) -> bool {
+        self.aws_access_key_id.is_some() && self.aws_secret_access_key.is_some()
     }
 
     /// The store file named by `DATABASE_URL`, accepting the seed's `file:./dev.db` form.

@@ -47,6 +47,19 @@ pub struct Capabilities {
     pub carbon_snapshot: bool,
     /// Fleet inventory and utilisation ([`DataSource::instances`], [`DataSource::utilisation`]).
     pub fleet: bool,
+    /// Billed cost per region ([`DataSource::costs`]), e.g. AWS Cost Explorer.
+    pub cost: bool,
+}
+
+/// What a cloud bill says one region cost over a range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionCost {
+    /// The catalog region.
+    pub region: crate::RegionCode,
+    /// The billed period.
+    pub range: TimeRange,
+    /// Unblended cost, USD.
+    pub usd: f64,
 }
 
 /// A source of signals: Electricity Maps CSVs or API, Cloudflare Radar, AWS, the demo fleet.
@@ -95,6 +108,12 @@ pub trait DataSource: Debug + Send + Sync {
     async fn utilisation(&self, range: TimeRange) -> Result<Vec<UtilisationHour>> {
         let _ = range;
         Err(self.not_supported("utilisation"))
+    }
+
+    /// Billed cost per catalog region over `range`.
+    async fn costs(&self, range: TimeRange) -> Result<Vec<RegionCost>> {
+        let _ = range;
+        Err(self.not_supported("costs"))
     }
 
     /// The [`Error::NotSupported`] this source returns for `operation`.

@@ -11,6 +11,10 @@
 //! | [`demo`] | always | the deterministic demo fleet |
 //! | `analytics` | `polars` | tables as polars DataFrames |
 //! | `duckdb_store` | `duckdb` (built from source) or `duckdb-prebuilt` | the DuckDB store of record |
+//! | `http` | `http` (implied by each live source) | timeouts, retries with backoff and jitter, typed errors |
+//! | `electricity_maps` | `electricity-maps` | live carbon intensity (latest, history, past range, forecast) |
+//! | `cloudflare_radar` | `cloudflare-radar` | live latency per region's location |
+//! | `aws` | `aws` | EC2 + CloudWatch fleet, Cost Explorer cost, STS AssumeRole, SigV4 |
 #![warn(missing_docs)]
 
 #[cfg(feature = "polars")]
@@ -18,7 +22,13 @@ pub mod analytics;
 pub mod bundled;
 pub mod catalog_file;
 pub mod ccf;
+#[cfg(feature = "cloudflare-radar")]
+pub mod cloudflare_radar;
 pub mod csv;
 pub mod demo;
 #[cfg(feature = "duckdb-prebuilt")]
 pub mod duckdb_store;
+#[cfg(feature = "electricity-maps")]
+pub mod electricity_maps;
+#[cfg(feature = "http")]
+pub mod http;
