@@ -19,6 +19,8 @@
 
 #[cfg(feature = "polars")]
 pub mod analytics;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod bundled;
 pub mod catalog_file;
 pub mod ccf;
