@@ -52,6 +52,11 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 /// Starts moto_server, or returns `None` (after saying so) when it is not installed and not
 /// required.
 fn start_moto() -> Option<Moto> {
+    start_moto_with(&[])
+}
+
+/// [`start_moto`] with extra environment variables for the server.
+fn start_moto_with(env: &[(&str, &str)]) -> Option<Moto> {
     let server = std::env::var_os("MOTO_SERVER")
         .map(PathBuf::from)
         .filter(|p| p.is_file())
@@ -67,6 +72,7 @@ fn start_moto() -> Option<Moto> {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(&server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -89,11 +95,12 @@ fn start_moto() -> Option<Moto> {
     Some(Moto { child, url: format!("http://{addr}") })
 }
 
-/// Runs aws_setup.py against `url`; returns what it created.
-fn setup(url: &str) -> serde_json::Value {
+/// Runs aws_setup.py against `url` (with `args`); returns what it printed.
+fn setup(url: &str, args: &[&str]) -> serde_json::Value {
     let python = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/aws_setup.py");
-    let out = Command::new(&python).arg(script).arg(url).output().unwrap_or_else(|e| panic!("{python}: {e}"));
+    let out =
+        Command::new(&python).arg(script).arg(url).args(args).output().unwrap_or_else(|e| panic!("{python}: {e}"));
     assert!(out.status.success(), "aws_setup.py failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -150,7 +157,7 @@ fn expected_instance(
 #[tokio::test]
 async fn moto_fleet_metrics_and_costs_read_back_exactly() {
     let Some(moto) = start_moto() else { return };
-    let created = setup(&moto.url);
+    let created = setup(&moto.url, &[]);
     let catalog = catalog();
     let source = moto_builder(&moto.url).build().unwrap();
     assert_eq!(source.name(), "aws");
@@ -246,6 +253,36 @@ async fn moto_fleet_metrics_and_costs_read_back_exactly() {
         moto_builder(&moto.url).with_role_arn("arn:aws:iam::123456789012:role/spectra-reader").build().unwrap();
     assert_eq!(assumed.instances().await.unwrap(), expected);
     drop(moto);
+}
+
+/// moto with authentication on checks each request's SigV4 signature as AWS would (it recomputes
+/// it with botocore's signer) and the IAM policy of the key: SPECTRA's requests pass, a wrong
+/// secret is refused and comes back as `Unauthenticated`.
+#[tokio::test]
+async fn moto_with_auth_accepts_our_signatures_and_refuses_a_wrong_secret() {
+    let Some(moto) = start_moto_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]) else { return };
+    let key = setup(&moto.url, &["iam-user"]);
+    let (key_id, secret) = (key["key_id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let builder = |secret: &str| {
+        AmazonBuilder::new()
+            .with_access_key_id(key_id)
+            .with_secret_access_key(secret)
+            .with_endpoint(&moto.url)
+            .with_catalog(catalog())
+            .with_retry(fast_retry())
+    };
+    let source = builder(secret).build().unwrap();
+    // DescribeRegions, then DescribeInstances in each enabled catalog region: all signed, all accepted.
+    assert_eq!(source.instances().await.unwrap(), vec![]);
+    let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    let range = TimeRange::new(t0, t0 + chrono::Duration::days(1)).unwrap();
+    assert_eq!(source.costs(range).await.unwrap(), vec![], "Cost Explorer's JSON protocol, signed");
+
+    let wrong = builder("not-the-secret").build().unwrap();
+    let err = wrong.instances().await.unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated { .. }), "{err}");
+    let err = wrong.costs(range).await.unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated { .. }), "{err}");
 }
 
 // ---------------------------------------------------------------- mock server

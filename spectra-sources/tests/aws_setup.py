@@ -2,6 +2,11 @@
 through SPECTRA's own AWS client.
 
     python aws_setup.py http://127.0.0.1:PORT
+    python aws_setup.py http://127.0.0.1:PORT iam-user
+
+The second form is for a moto started with INITIAL_NO_AUTH_ACTION_COUNT=3, which checks every
+later request's SigV4 signature and IAM permissions: it spends the three unauthenticated actions
+on an IAM user, its access key and a read-only policy, and prints {"key_id", "secret"}.
 
 Prints one JSON document on stdout: what was created (instance ids by role), so the Rust test can
 assert exact values. boto3 is only the setup tool here; nothing of it is under test.
@@ -127,5 +132,26 @@ def main():
     json.dump(out, sys.stdout)
 
 
+def iam_user():
+    iam = client("iam", "us-east-1")
+    iam.create_user(UserName="spectra")
+    key = iam.create_access_key(UserName="spectra")["AccessKey"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ec2:Describe*", "cloudwatch:GetMetricData", "ce:GetCostAndUsage"],
+                "Resource": "*",
+            }
+        ],
+    }
+    iam.put_user_policy(UserName="spectra", PolicyName="spectra-read", PolicyDocument=json.dumps(policy))
+    json.dump({"key_id": key["AccessKeyId"], "secret": key["SecretAccessKey"]}, sys.stdout)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[2:] == ["iam-user"]:
+        iam_user()
+    else:
+        main()

@@ -132,7 +132,9 @@ impl AwsClient {
         if let Some(endpoint) = &self.endpoint {
             return Ok(endpoint.clone());
         }
-        let host = format!("https://{}.{}.amazonaws.com/", service.signing_name(), service.signing_region(region));
+        let region = service.signing_region(region);
+        let domain = if partition(region) == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" };
+        let host = format!("https://{}.{region}.{domain}/", service.signing_name());
         reqwest::Url::parse(&host).map_err(|_| Error::config("AWS_REGION", "not a valid region name"))
     }
 
@@ -196,6 +198,17 @@ impl AwsClient {
             return Ok(response);
         }
         Err(service_error(self.source_name(), &response, what))
+    }
+}
+
+/// The AWS partition of a region: credentials of one partition are unknown in the others.
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("cn-") {
+        "aws-cn"
+    } else {
+        "aws"
     }
 }
 
@@ -277,6 +290,30 @@ mod tests {
         assert_eq!(error_code(ce.as_bytes()).as_deref(), Some("ThrottlingException"));
         assert_eq!(error_code(b"<Code>has spaces and secret</Code>"), None);
         assert_eq!(error_code(b"not a body"), None);
+    }
+
+    #[test]
+    fn partitions_and_their_endpoints() {
+        assert_eq!(
+            (partition("eu-west-1"), partition("us-gov-east-1"), partition("cn-north-1")),
+            ("aws", "aws-us-gov", "aws-cn")
+        );
+        let client = AwsClient::new(
+            HttpClient::new("aws", crate::http::RetryConfig::default()).unwrap(),
+            None,
+            "us-east-1".into(),
+            Arc::new(spectra_core::SystemClock),
+        );
+        assert_eq!(client.url(Service::Ec2, "eu-west-1").unwrap().as_str(), "https://ec2.eu-west-1.amazonaws.com/");
+        assert_eq!(
+            client.url(Service::CloudWatch, "cn-north-1").unwrap().as_str(),
+            "https://monitoring.cn-north-1.amazonaws.com.cn/"
+        );
+        assert_eq!(
+            client.url(Service::CostExplorer, "eu-west-1").unwrap().as_str(),
+            "https://ce.us-east-1.amazonaws.com/"
+        );
+        assert_eq!(client.url(Service::Sts, "eu-west-1").unwrap().as_str(), "https://sts.eu-west-1.amazonaws.com/");
     }
 
     #[test]

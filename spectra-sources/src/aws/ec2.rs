@@ -112,9 +112,10 @@ pub(crate) fn parse_regions(source_name: &str, body: &str) -> Result<Vec<String>
 }
 
 impl AwsSource {
-    /// The regions to list: those set with `with_regions`, else the catalog's AWS regions that
-    /// DescribeRegions (in the home region) says the account has enabled. Asking a region the
-    /// account has not opted into fails as `AuthFailure`, which would fail the whole fleet.
+    /// The regions to list: those set with `with_regions`, else the catalog's AWS regions of the
+    /// home region's partition that DescribeRegions (in the home region) says the account has
+    /// enabled. Asking a region the account has not opted into, or one of another partition
+    /// (GovCloud, China), fails as `AuthFailure`, which would fail the whole fleet.
     async fn listed_regions(
         &self,
         credential: &super::AwsCredential,
@@ -126,7 +127,13 @@ impl AwsSource {
         let home = self.client.home_region().to_owned();
         let body = self.client.query(Service::Ec2, &home, credential, &params, "EC2 DescribeRegions").await?;
         let enabled: BTreeSet<String> = parse_regions(self.name_str(), &body)?.into_iter().collect();
-        Ok(self.regions.iter().filter(|(name, _)| enabled.contains(name)).cloned().collect())
+        let home_partition = super::client::partition(&home);
+        Ok(self
+            .regions
+            .iter()
+            .filter(|(name, _)| enabled.contains(name) && super::client::partition(name) == home_partition)
+            .cloned()
+            .collect())
     }
 
     /// Every live instance in the listed regions, in region then id order.
