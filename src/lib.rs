@@ -102,9 +102,14 @@ pub fn live_sources<S: Store>(
     settings: &Settings,
     catalog: &Arc<Catalog>,
 ) -> Result<SpectraBuilder<S>> {
+    use spectra_sources::aws::AmazonBuilder;
     use spectra_sources::cloudflare_radar::CloudflareRadarBuilder;
     use spectra_sources::electricity_maps::ElectricityMapsBuilder;
-    let _ = catalog;
+    if settings.has_aws_credentials() {
+        let aws: Arc<dyn DataSource> =
+            Arc::new(AmazonBuilder::from_settings(settings).with_catalog(catalog.clone()).build()?);
+        builder = builder.with_live_fleet(aws.clone()).with_cost_source(aws);
+    }
     if settings.electricity_maps_api_key.is_some() {
         builder = builder.with_live_carbon(Arc::new(ElectricityMapsBuilder::from_settings(settings).build()?));
     }

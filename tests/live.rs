@@ -1,10 +1,13 @@
 //! Mode selection and fallback, signal by signal: with keys pointing at local servers the engine's
 //! import and signals come from the live sources; when those fail it serves stored or demo data,
-//! records the failure and says so in `health()`; with no keys it is demo mode.
+//! records the failure and says so in `health()`; with no keys it is demo mode. AWS runs
+//! against `moto_server` on 127.0.0.1 (see `support/moto.rs`).
 #![cfg(feature = "live")]
 
 #[path = "../spectra-sources/tests/support/mock_server.rs"]
 mod mock_server;
+#[path = "../spectra-sources/tests/support/moto.rs"]
+mod moto;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +19,7 @@ use spectra::sources::csv::CsvCarbonSource;
 use spectra::sources::demo::DemoFleet;
 use spectra::sources::electricity_maps::ElectricityMapsBuilder;
 use spectra::sources::http::RetryConfig;
-use spectra::{CarbonSource, IntensityBasis, LatencySource, MemoryStore, Settings, Spectra, bundled};
+use spectra::{CarbonSource, IntensityBasis, LatencySource, MemoryStore, Settings, Spectra, Store, bundled};
 
 const EM_KEY: &str = "em-live-key-0c1d";
 const CF_TOKEN: &str = "cf-live-token-77ab";
@@ -214,4 +217,65 @@ async fn without_keys_it_is_demo_mode_with_no_live_source() {
     for s in engine.health().signals {
         assert!(!s.live && s.configured.is_none() && s.last_error.is_none(), "{s:?}");
     }
+}
+
+#[tokio::test]
+async fn with_aws_credentials_the_fleet_and_its_costs_come_from_aws_and_survive_an_outage() {
+    const AWS_SECRET: &str = "engine-aws-secret/XYZ";
+    let Some(moto) = moto::start_moto() else { return };
+    moto::setup(&moto.url, &[]);
+    let settings = Settings {
+        aws_access_key_id: Some(spectra::Secret::new("AKIDENGINE")),
+        aws_secret_access_key: Some(spectra::Secret::new(AWS_SECRET)),
+        aws_endpoint_url: Some(moto.url.clone()),
+        aws_region: Some("us-east-1".into()),
+        // The setup's CPU metrics cover 2024-01-01 00:00-06:00.
+        sim_start: DateTime::parse_from_rfc3339("2024-01-01T06:00:00Z").unwrap().to_utc(),
+        ..demo_settings()
+    };
+    let engine = spectra::engine(MemoryStore::new(), &settings).unwrap();
+    engine.import().await.unwrap();
+
+    // moto's fleet, not the demo one: 7 web + bastion + a stopped etl in us-east-1 (the
+    // terminated instance is left out), 3 ml in eu-west-1.
+    let instances = engine.instances().unwrap();
+    let count =
+        |team: &str, region: &str| instances.iter().filter(|i| i.team == team && i.region.as_str() == region).count();
+    assert_eq!(instances.len(), 12, "{instances:?}");
+    assert_eq!((count("web", "aws-us-east-1"), count("ml", "aws-eu-west-1")), (7, 3));
+    assert_eq!(count("unassigned", "aws-us-east-1"), 1, "the bastion has no team tag");
+    let web0 = instances.iter().find(|i| i.name == "web-0").unwrap();
+    let from = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap().to_utc();
+    let cpu: Vec<f64> = engine
+        .store()
+        .utilisation(spectra::TimeRange::new(from, engine.now()).unwrap())
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.instance_id == web0.id)
+        .map(|u| u.cpu_pct)
+        .collect();
+    assert_eq!(cpu, [15.0, 16.0, 17.0, 18.0, 19.0, 20.0], "CloudWatch's hourly averages");
+
+    // Cost Explorer's bill for eu-west-1 ($3.25) is what its three running instances now cost
+    // over the billed fortnight.
+    let ml_spend: f64 = instances.iter().filter(|i| i.team == "ml").map(|i| i.hourly_cost_usd).sum::<f64>()
+        * (spectra::engine::FLEET_HISTORY_DAYS * 24) as f64;
+    assert!((ml_spend - 3.25).abs() < 1e-9, "{ml_spend}");
+
+    let health = engine.health();
+    let fleet = health.signals.iter().find(|s| s.signal == "fleet").unwrap();
+    let cost = health.signals.iter().find(|s| s.signal == "cost").unwrap();
+    assert_eq!((fleet.source.as_str(), fleet.live, cost.source.as_str(), cost.live), ("aws", true, "aws", true));
+
+    // AWS goes away: a second import keeps the stored fleet (no demo instances mixed in),
+    // records the failure, and leaks no credential.
+    drop(moto);
+    engine.import().await.unwrap();
+    assert_eq!(engine.instances().unwrap(), instances);
+    let health = engine.health();
+    let fleet = health.signals.iter().find(|s| s.signal == "fleet").unwrap();
+    assert_eq!((fleet.source.as_str(), fleet.live), ("demo-fleet", false));
+    assert!(fleet.last_error.is_some() && fleet.status.failures == 1, "{fleet:?}");
+    let shown = format!("{health:?} {engine:?}");
+    assert!(!shown.contains(AWS_SECRET), "{shown}");
 }

@@ -456,7 +456,7 @@ impl<S: Store> Spectra<S> {
         let (carbon, _) = live_over_snapshot(&self.live_carbon_hours(now).await, snapshot);
         progress(ImportStep::Fleet);
         let (mut instances, utilisation) = self.fleet_data(now).await?;
-        self.calibrate_fleet_costs(now, &mut instances, &utilisation).await?;
+        self.calibrate_fleet_costs(now, &mut instances).await?;
         // Steps 4 and 6 read the new carbon data together with what is stored.
         let mut merged = self.store.carbon_table()?;
         for (zone, series) in carbon.iter() {
@@ -686,7 +686,7 @@ impl<S: Store> Spectra<S> {
     }
 
     /// The fleet's instances and utilisation around `now`: from the live fleet when it answers,
-    /// else from the demo fleet. Live instances outside the catalog are left out; demo ones are
+    /// else nothing new when a fleet is stored already, else from the demo fleet. Live instances outside the catalog are left out; demo ones are
     /// an error (the demo fleet must match the catalog).
     async fn fleet_data(&self, now: DateTime<Utc>) -> Result<(Vec<Instance>, Vec<UtilisationHour>)> {
         let range = TimeRange::new(now - Duration::days(FLEET_HISTORY_DAYS), now + Duration::days(FLEET_FUTURE_DAYS))?;
@@ -702,7 +702,14 @@ impl<S: Store> Spectra<S> {
                     utilisation.retain(|u| instances.iter().any(|i| i.id == u.instance_id));
                     return Ok((instances, utilisation));
                 }
-                Err(e) => self.book.failed(Signal::Fleet, e),
+                Err(e) => {
+                    self.book.failed(Signal::Fleet, e);
+                    // A fleet stored from earlier live calls is served as it is, not mixed with
+                    // the demo fleet.
+                    if !self.store.instances()?.is_empty() {
+                        return Ok((Vec::new(), Vec::new()));
+                    }
+                }
             }
         }
         let instances = self.fleet.instances().await?;
@@ -721,20 +728,13 @@ impl<S: Store> Spectra<S> {
     /// With a cost source, scales the fleet's estimated hourly costs to the bill of the
     /// [`FLEET_HISTORY_DAYS`] before `now` (see `live::calibrate_costs`); a failing bill keeps the
     /// estimates and is recorded.
-    async fn calibrate_fleet_costs(
-        &self,
-        now: DateTime<Utc>,
-        instances: &mut [Instance],
-        utilisation: &[UtilisationHour],
-    ) -> Result<()> {
+    async fn calibrate_fleet_costs(&self, now: DateTime<Utc>, instances: &mut [Instance]) -> Result<()> {
         let Some(source) = &self.live.cost else { return Ok(()) };
         let billed = TimeRange::new(now - Duration::days(FLEET_HISTORY_DAYS), now)?;
         match source.costs(billed).await {
             Ok(costs) => {
                 self.book.ok(Signal::Cost, now);
-                let past: Vec<UtilisationHour> =
-                    utilisation.iter().filter(|u| billed.contains(u.hour)).cloned().collect();
-                calibrate_costs(instances, &past, &costs);
+                calibrate_costs(instances, (FLEET_HISTORY_DAYS * 24) as f64, &costs);
             }
             Err(e) => self.book.failed(Signal::Cost, e),
         }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::series::{IntensityTable, SetOutcome};
-use crate::{CarbonIntensityHour, Instance, RegionCost, UtilisationHour};
+use crate::{CarbonIntensityHour, Instance, InstanceState, RegionCost};
 
 /// The four signals, each with its own source and its own fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -125,22 +125,15 @@ pub(crate) fn live_over_snapshot(live: &[CarbonIntensityHour], snapshot: Intensi
     (table, kept)
 }
 
-/// Scales each instance's estimated hourly cost so that its region's estimated spend over the
-/// utilisation hours matches what the bill says the region cost. An instance's share of its
-/// region's bill follows its estimated price; regions without a bill keep their estimates.
+/// Scales each running instance's estimated hourly cost so that its region's estimated spend over
+/// `hours` (the billed range; a running instance runs every hour of it, as in fleet accounting)
+/// matches what the bill says the region cost. An instance's share of its region's bill follows
+/// its estimated price; regions without a bill, and stopped instances, keep their estimates.
 /// Returns how many instances were calibrated.
-pub(crate) fn calibrate_costs(
-    instances: &mut [Instance],
-    utilisation: &[UtilisationHour],
-    costs: &[RegionCost],
-) -> usize {
-    let mut hours_of: HashMap<&str, f64> = HashMap::new();
-    for u in utilisation {
-        *hours_of.entry(u.instance_id.as_str()).or_default() += 1.0;
-    }
+pub(crate) fn calibrate_costs(instances: &mut [Instance], hours: f64, costs: &[RegionCost]) -> usize {
+    let running = |i: &Instance| i.state == InstanceState::Running;
     let mut estimated: HashMap<String, f64> = HashMap::new();
-    for i in instances.iter() {
-        let hours = hours_of.get(i.id.as_str()).copied().unwrap_or(0.0);
+    for i in instances.iter().filter(|i| running(i)) {
         *estimated.entry(i.region.as_str().to_owned()).or_default() += i.hourly_cost_usd * hours;
     }
     let mut billed: HashMap<&str, f64> = HashMap::new();
@@ -148,7 +141,7 @@ pub(crate) fn calibrate_costs(
         *billed.entry(c.region.as_str()).or_default() += c.usd;
     }
     let mut calibrated = 0;
-    for i in instances.iter_mut() {
+    for i in instances.iter_mut().filter(|i| running(i)) {
         let (Some(&bill), Some(&estimate)) = (billed.get(i.region.as_str()), estimated.get(i.region.as_str())) else {
             continue;
         };
@@ -166,7 +159,7 @@ mod tests {
 
     use super::*;
     use crate::series::{HourDetail, hour_index};
-    use crate::{CarbonSource, InstanceState, RegionCode, TimeRange};
+    use crate::{CarbonSource, RegionCode, TimeRange};
 
     fn t(h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2024, 1, 1, h, 0, 0).unwrap()
@@ -211,24 +204,18 @@ mod tests {
             hourly_cost_usd: usd,
         };
         let mut fleet = vec![instance("a", "r1", 0.1), instance("b", "r1", 0.3), instance("c", "r2", 1.0)];
-        let hours: Vec<UtilisationHour> = ["a", "b", "c"]
-            .iter()
-            .flat_map(|id| {
-                (0..10).map(move |h| UtilisationHour {
-                    instance_id: (*id).into(),
-                    hour: t(h),
-                    cpu_pct: 50.0,
-                    memory_pct: None,
-                })
-            })
-            .collect();
-        // r1 was estimated at (0.1 + 0.3) x 10 h = $4 and billed $8: both its prices double.
+        let mut stopped = instance("d", "r1", 5.0);
+        stopped.state = InstanceState::Stopped;
+        fleet.push(stopped);
+        // r1's running instances were estimated at (0.1 + 0.3) x 10 h = $4 and billed $8: both
+        // prices double; the stopped one costs no compute and keeps its price.
         let bill =
             vec![RegionCost { region: RegionCode::new("r1"), range: TimeRange::new(t(0), t(10)).unwrap(), usd: 8.0 }];
-        assert_eq!(calibrate_costs(&mut fleet, &hours, &bill), 2);
+        assert_eq!(calibrate_costs(&mut fleet, 10.0, &bill), 2);
         assert!((fleet[0].hourly_cost_usd - 0.2).abs() < 1e-12);
         assert!((fleet[1].hourly_cost_usd - 0.6).abs() < 1e-12);
         assert_eq!(fleet[2].hourly_cost_usd, 1.0, "no bill for r2: estimate kept");
+        assert_eq!(fleet[3].hourly_cost_usd, 5.0);
     }
 
     #[test]

@@ -1,3 +1,4 @@
 //! Shared test support.
 
 pub mod mock_server;
+pub mod moto;
