@@ -46,6 +46,18 @@ fn electricity_maps(r: &Recorded) -> MockResponse {
             let body = points(from, (to - from).num_hours(), LIVE_G);
             MockResponse::json(format!(r#"{{"zone":"{zone}","data":[{body}]}}"#))
         }
+        "/v3/carbon-intensity/forecast" => {
+            // 2025 is past the bundled exports: 300 g/kWh every hour but a clean 05:00-07:00.
+            let from = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap().to_utc();
+            let hours: Vec<String> = (0..24)
+                .map(|h| {
+                    let t = (from + chrono::Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true);
+                    let g = if (5..7).contains(&h) { 20 } else { 300 };
+                    format!(r#"{{"carbonIntensity":{g},"datetime":"{t}"}}"#)
+                })
+                .collect();
+            MockResponse::json(format!(r#"{{"zone":"{zone}","forecast":[{}]}}"#, hours.join(",")))
+        }
         _ => MockResponse::status(404),
     }
 }
@@ -278,4 +290,33 @@ async fn with_aws_credentials_the_fleet_and_its_costs_come_from_aws_and_survive_
     assert!(fleet.last_error.is_some() && fleet.status.failures == 1, "{fleet:?}");
     let shown = format!("{health:?} {engine:?}");
     assert!(!shown.contains(AWS_SECRET), "{shown}");
+}
+
+#[tokio::test]
+async fn live_forecasts_feed_the_best_window() {
+    let em = MockServer::start(electricity_maps).await;
+    let cf = MockServer::start(radar).await;
+    let engine = engine_with(&em, &cf);
+    engine.import().await.unwrap();
+    // The last bundled hour is 2024-12-31 23:00; the job's window runs into 2025, where only the
+    // forecast knows anything.
+    let earliest = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap().to_utc();
+    let job = spectra::Job {
+        duration_hours: 2,
+        earliest_start: earliest,
+        deadline: earliest + chrono::Duration::hours(12),
+        power_kw: 1.0,
+        current_region: "aws-eu-central-1".into(),
+        candidate_regions: vec![],
+    };
+    let choice = engine.best_window(&job).await.unwrap();
+    assert_eq!(choice.best.len(), 1, "{choice:?}");
+    assert_eq!(choice.best[0].start, earliest + chrono::Duration::hours(5));
+    assert_eq!(choice.best[0].mean_intensity_g_per_kwh, 20.0);
+    assert_eq!(choice.baseline.mean_intensity_g_per_kwh, 300.0);
+    assert!(
+        em.requests()
+            .iter()
+            .any(|r| r.path == "/v3/carbon-intensity/forecast" && r.param("zone").as_deref() == Some("DE"))
+    );
 }
