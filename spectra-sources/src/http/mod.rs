@@ -136,46 +136,8 @@ impl HttpClient {
     /// [`Error::NotFound`] naming `what`; 429 is retried, then [`Error::RateLimited`]; 5xx,
     /// timeouts and connection failures are retried, then [`Error::Source`] with an [`HttpError`].
     pub async fn send(&self, what: &str, build: impl Fn() -> Result<reqwest::RequestBuilder>) -> Result<Response> {
-        let started = tokio::time::Instant::now();
-        let deadline = started + self.retry.retry_timeout;
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let failure = match self.attempt(build()?).await {
-                Ok(Attempt::Done(response)) => return Ok(response),
-                Ok(Attempt::Final(status)) => return Err(self.status_error(status, what)),
-                Ok(Attempt::Retryable { status, retry_after }) => Failure::Status { status, retry_after },
-                Err(failure) => failure,
-            };
-            let retries_left = attempt <= self.retry.max_retries;
-            let now = tokio::time::Instant::now();
-            let wait = match &failure {
-                Failure::Status { retry_after: Some(after), .. } => *after,
-                _ => self.retry.backoff(attempt - 1, fastrand::f64()),
-            };
-            if !retries_left || now + wait >= deadline {
-                return Err(self.exhausted(failure, attempt));
-            }
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    async fn attempt(&self, request: reqwest::RequestBuilder) -> std::result::Result<Attempt, Failure> {
-        let response = request.send().await.map_err(Failure::from_reqwest)?;
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            let body = response.bytes().await.map_err(Failure::from_reqwest)?;
-            return Ok(Attempt::Done(Response { status, body: body.to_vec() }));
-        }
-        if status == 429 || (500..600).contains(&status) {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, self.clock.now()));
-            return Ok(Attempt::Retryable { status, retry_after });
-        }
-        Ok(Attempt::Final(status))
+        let response = self.send_raw(build, |_| false).await?;
+        if (200..300).contains(&response.status) { Ok(response) } else { Err(self.status_error(response.status, what)) }
     }
 
     /// Like [`HttpClient::send`], but a status `send` would not retry (400, 401, 403, 404...) comes
@@ -247,12 +209,6 @@ impl HttpClient {
             Failure::Connect(kind) => Error::source(source_name, HttpError::Connect { attempts, kind }),
         }
     }
-}
-
-enum Attempt {
-    Done(Response),
-    Retryable { status: u16, retry_after: Option<Duration> },
-    Final(u16),
 }
 
 /// One attempt of [`HttpClient::send_raw`]: an answer to hand back (any status but 429/5xx), or a
