@@ -472,8 +472,7 @@ impl Spectra {
         horizon_hours: u32,
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<rows::Ranking> {
-        let ranking = self.ranking(py, weights, constraints, current_region, workload, horizon_hours, at)?;
-        rows::Ranking::new(py, &ranking)
+        Ok(rows::Ranking::new(self.ranking(py, weights, constraints, current_region, workload, horizon_hours, at)?))
     }
 
     /// `rank_regions` as an Arrow table, one row per ranked region (saving columns flattened).

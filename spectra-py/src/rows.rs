@@ -250,56 +250,135 @@ row_class! {
     CurrentFigures { region: String, kg_co2e_per_month: f64, cost_usd_per_month: f64 }
 }
 
-row_class! {
-    /// A ranking: rows best first, the normalised weights, how many regions the constraints
-    /// excluded and the current region's figures.
-    Ranking {
-        at: DateTime<Utc>,
-        weights: Py<Weights>,
-        excluded: usize,
-        current: Option<Py<CurrentFigures>>,
-        /// `list[RankedRegion]`, best first.
-        rows: Py<PyList>,
-    };
-
-    fn __len__(&self, py: Python<'_>) -> usize {
-        self.rows.bind(py).len()
-    }
-
-    /// The row of `region`, or `None` when it was not ranked.
-    fn row<'py>(&self, py: Python<'py>, region: &str) -> PyResult<Option<Bound<'py, RankedRegion>>> {
-        for row in self.rows.bind(py).iter() {
-            let row = row.cast_into::<RankedRegion>()?;
-            if row.get().region == region {
-                return Ok(Some(row));
-            }
-        }
-        Ok(None)
-    }
+/// A ranking: rows best first, the normalised weights, how many regions the constraints
+/// excluded and the current region's figures.
+///
+/// The Rust ranking is kept as it is and `rows` are made into Python objects on first access
+/// (then the same list every time): a call that only reads the best region, or hands the ranking
+/// to `rank_regions_table`, does not pay for 33 row objects.
+#[pyclass(frozen, module = "spectra._spectra")]
+pub struct Ranking {
+    ranking: spectra::Ranking,
+    rows: pyo3::sync::PyOnceLock<Py<PyList>>,
 }
 
 impl Ranking {
-    /// From the engine's ranking.
-    pub fn new(py: Python<'_>, r: &spectra::Ranking) -> PyResult<Self> {
-        let rows = r.rows.iter().map(|row| Py::new(py, RankedRegion::new(py, row)?)).collect::<PyResult<Vec<_>>>()?;
-        let w = r.weights;
-        Ok(Self {
-            at: r.at,
-            weights: Py::new(py, Weights { carbon: w.carbon, latency: w.latency, cost: w.cost })?,
-            excluded: r.excluded,
-            current: match &r.current {
-                Some(c) => Some(Py::new(
+    /// Wraps the engine's ranking.
+    pub fn new(ranking: spectra::Ranking) -> Self {
+        Self { ranking, rows: pyo3::sync::PyOnceLock::new() }
+    }
+
+    fn rows_list<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyList>> {
+        let rows = self.rows.get_or_try_init(py, || -> PyResult<Py<PyList>> {
+            let rows = self
+                .ranking
+                .rows
+                .iter()
+                .map(|row| Py::new(py, RankedRegion::new(py, row)?))
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok(PyList::new(py, rows)?.unbind())
+        })?;
+        Ok(rows.bind(py))
+    }
+
+    fn fields<'py>(&self, py: Python<'py>) -> PyResult<Vec<(&'static str, Bound<'py, PyAny>)>> {
+        use pyo3::IntoPyObjectExt;
+        Ok(vec![
+            ("at", self.ranking.at.into_bound_py_any(py)?),
+            ("weights", self.weights(py)?.into_any()),
+            ("excluded", self.ranking.excluded.into_bound_py_any(py)?),
+            ("current", self.current(py)?.into_bound_py_any(py)?),
+            ("rows", self.rows_list(py)?.clone().into_any()),
+        ])
+    }
+}
+
+#[pymethods]
+impl Ranking {
+    /// The field names, in order (like a dataclass's fields).
+    #[classattr]
+    fn _fields() -> Vec<&'static str> {
+        vec!["at", "weights", "excluded", "current", "rows"]
+    }
+
+    /// When the ranking applies.
+    #[getter]
+    fn at(&self) -> DateTime<Utc> {
+        self.ranking.at
+    }
+
+    /// The weights used, normalised to sum to 1.
+    #[getter]
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, Weights>> {
+        let w = self.ranking.weights;
+        Bound::new(py, Weights { carbon: w.carbon, latency: w.latency, cost: w.cost })
+    }
+
+    /// Regions the constraints excluded.
+    #[getter]
+    fn excluded(&self) -> usize {
+        self.ranking.excluded
+    }
+
+    /// The current region's monthly figures, when a current region was given.
+    #[getter]
+    fn current<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, CurrentFigures>>> {
+        self.ranking
+            .current
+            .as_ref()
+            .map(|c| {
+                Bound::new(
                     py,
                     CurrentFigures {
                         region: c.region.as_str().to_owned(),
                         kg_co2e_per_month: c.kg_co2e_per_month,
                         cost_usd_per_month: c.cost_usd_per_month,
                     },
-                )?),
-                None => None,
-            },
-            rows: PyList::new(py, rows)?.unbind(),
-        })
+                )
+            })
+            .transpose()
+    }
+
+    /// `list[RankedRegion]`, best first.
+    #[getter]
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.rows_list(py).cloned()
+    }
+
+    fn __len__(&self) -> usize {
+        self.ranking.rows.len()
+    }
+
+    /// The row of `region`, or `None` when it was not ranked.
+    fn row<'py>(&self, py: Python<'py>, region: &str) -> PyResult<Option<Bound<'py, RankedRegion>>> {
+        let Some(i) = self.ranking.rows.iter().position(|r| r.region.as_str() == region) else { return Ok(None) };
+        Ok(Some(self.rows_list(py)?.get_item(i)?.cast_into::<RankedRegion>()?))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let parts = self
+            .fields(py)?
+            .into_iter()
+            .map(|(name, value)| Ok(format!("{name}={}", value.repr()?)))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(format!("Ranking({})", parts.join(", ")))
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(other) = other.cast::<Self>() else { return Ok(false) };
+        let values = |r: &Ranking| -> PyResult<Bound<'_, PyTuple>> {
+            PyTuple::new(py, r.fields(py)?.into_iter().map(|(_, v)| v))
+        };
+        values(self)?.eq(values(other.get())?)
+    }
+
+    /// The fields as a `dict` (nested rows stay objects).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in self.fields(py)? {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
     }
 }
 
