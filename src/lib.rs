@@ -1,7 +1,8 @@
 //! # SPECTRA
 //!
 //! Carbon intelligence for cloud workloads, as a library: rank regions by carbon, latency and cost;
-//! (later) shift batch jobs in time, account for a fleet's emissions and budgets, and migrate.
+//! shift batch jobs in time, account for a fleet's emissions and budgets, migrate, and switch signal by
+//! signal from bundled demo data to live APIs (Electricity Maps, Cloudflare Radar, AWS).
 //!
 //! This facade re-exports [`spectra_core`] (the model and decisions, no I/O) and
 //! [`spectra_sources`] (the adapters), and wires them with defaults:

@@ -453,7 +453,7 @@ impl<S: Store> Spectra<S> {
         progress(ImportStep::Regions);
         progress(ImportStep::Carbon);
         let snapshot = self.carbon.carbon_snapshot().await?;
-        let (carbon, _) = live_over_snapshot(&self.live_carbon_hours(now).await, snapshot);
+        let carbon = live_over_snapshot(&self.live_carbon_hours(now).await, snapshot);
         progress(ImportStep::Fleet);
         let (mut instances, utilisation) = self.fleet_data(now).await?;
         self.calibrate_fleet_costs(now, &mut instances).await?;

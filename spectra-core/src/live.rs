@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::series::{IntensityTable, SetOutcome};
+use crate::series::IntensityTable;
 use crate::{CarbonIntensityHour, Instance, InstanceState, RegionCost};
 
 /// The four signals, each with its own source and its own fallback.
@@ -99,18 +99,15 @@ impl LiveBook {
 }
 
 /// Live hours first, then every snapshot hour the live source did not give: where both have an
-/// hour, the live value wins (it is the newer word on that hour). Returns the table and how many
-/// live hours it holds.
-pub(crate) fn live_over_snapshot(live: &[CarbonIntensityHour], snapshot: IntensityTable) -> (IntensityTable, usize) {
+/// hour, the live value wins (it is the newer word on that hour).
+pub(crate) fn live_over_snapshot(live: &[CarbonIntensityHour], snapshot: IntensityTable) -> IntensityTable {
     if live.is_empty() {
-        return (snapshot, 0);
+        return snapshot;
     }
     let mut table = IntensityTable::new();
-    let mut kept = 0;
     for h in live {
-        if table.insert(h) == SetOutcome::Inserted {
-            kept += 1;
-        }
+        // The first value of an hour wins, as in the store.
+        let _ = table.insert(h);
     }
     for (zone, series) in snapshot.iter() {
         let Some(first) = series.first_hour() else { continue };
@@ -122,7 +119,7 @@ pub(crate) fn live_over_snapshot(live: &[CarbonIntensityHour], snapshot: Intensi
             }
         }
     }
-    (table, kept)
+    table
 }
 
 /// Scales each running instance's estimated hourly cost so that its region's estimated spend over
@@ -181,8 +178,7 @@ mod tests {
             estimated: false,
             source: CarbonSource::ElectricityMapsApi,
         }];
-        let (table, kept) = live_over_snapshot(&live, snapshot);
-        assert_eq!(kept, 1);
+        let table = live_over_snapshot(&live, snapshot);
         let de = table.series("DE").unwrap();
         assert_eq!(de.present_hours(), 4);
         assert_eq!(de.at(hour_index(t(2))), Some(350.0));
