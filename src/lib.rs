@@ -167,6 +167,25 @@ mod tests {
         assert!(settings_from_env_file(&dir.path().join("absent")).is_ok());
     }
 
+    #[cfg(feature = "live")]
+    #[test]
+    fn aws_credentials_in_the_settings_store_select_the_live_fleet() {
+        let store = MemoryStore::new();
+        let settings = Settings { csv_dir: bundled::csv_dir(), ..Settings::default() };
+        let configured = |engine: &Spectra<MemoryStore>, signal: &str| {
+            engine.health().signals.into_iter().find(|s| s.signal == signal).and_then(|s| s.configured)
+        };
+        let demo = engine(MemoryStore::new(), &settings).unwrap();
+        assert_eq!(configured(&demo, "fleet"), None);
+        for (key, value) in [("aws.access_key_id", "AKIDSTORED"), ("aws.secret_access_key", "stored-secret")] {
+            store.put_setting(&SettingEntry { key: key.into(), value: value.into(), secret: true }).unwrap();
+        }
+        let live = engine(store, &settings).unwrap();
+        assert_eq!(configured(&live, "fleet").as_deref(), Some("aws"));
+        assert_eq!(configured(&live, "cost").as_deref(), Some("aws"));
+        assert!(!format!("{live:?} {:?}", live.health()).contains("stored-secret"));
+    }
+
     #[tokio::test]
     async fn the_demo_engine_ranks_every_catalog_region() {
         let settings = Settings { csv_dir: bundled::csv_dir(), ..Settings::default() };
