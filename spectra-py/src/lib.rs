@@ -671,6 +671,13 @@ impl Spectra {
         list::<rows::LatencySample, _>(py, &rows)
     }
 
+    /// Stores the live carbon source's hours around the clock's now (no-op without one); returns
+    /// how many hours were new.
+    fn refresh_carbon(&self, py: Python<'_>) -> PyResult<u64> {
+        let rt = runtime()?;
+        py.detach(|| rt.block_on(async { on!(&self.engine, e => e.refresh_carbon().await) })).py()
+    }
+
     /// Moves instances from `from_region` to `to_region`: all of them, one `team`'s, or the given
     /// `instance_ids` (not both). Nothing changes when it fails.
     #[pyo3(signature = (from_region, to_region, *, team = None, instance_ids = None))]

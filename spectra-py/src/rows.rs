@@ -673,7 +673,19 @@ impl From<&spectra::SettingView> for SettingView {
 
 row_class! {
     /// One signal's source and freshness.
-    SignalHealth { signal: String, source: String, live: bool, freshest: Option<DateTime<Utc>>, last_error: Option<String> }
+    SignalHealth {
+        signal: String,
+        source: String,
+        live: bool,
+        /// The live source configured for the signal, if any.
+        configured: Option<String>,
+        freshest: Option<DateTime<Utc>>,
+        last_error: Option<String>,
+        /// Simulation time of the live source's last successful call.
+        last_success: Option<DateTime<Utc>>,
+        /// The live source's failed calls so far.
+        failures: u64,
+    }
 }
 
 row_class! {
@@ -701,8 +713,11 @@ impl Health {
                         signal: s.signal.to_owned(),
                         source: s.source.clone(),
                         live: s.live,
+                        configured: s.configured.clone(),
                         freshest: s.freshest,
                         last_error: s.last_error.clone(),
+                        last_success: s.status.last_success,
+                        failures: s.status.failures,
                     },
                 )
             })

@@ -155,6 +155,8 @@ def test_latency(fresh: spectra.Spectra) -> None:
     assert [s.time for s in history] == [START, fresh.now()]
     with pytest.raises(spectra.NotFoundError):
         fresh.latency_history("nowhere", START, fresh.now())
+    # No Electricity Maps key: no live carbon source, nothing to fetch.
+    assert fresh.refresh_carbon() == 0
 
 
 def test_migrations(fresh: spectra.Spectra) -> None:
@@ -234,6 +236,9 @@ def test_health(demo: spectra.Spectra) -> None:
     signals = {s.signal: s for s in health.signals}
     assert set(signals) >= {"carbon", "latency", "fleet", "cost"}
     assert signals["carbon"].freshest is not None and signals["carbon"].freshest.tzinfo is not None
+    # Demo mode: no live source is configured, so none has failed or served.
+    for s in signals.values():
+        assert not s.live and s.configured is None and s.failures == 0 and s.last_success is None
 
 
 def test_options_and_secrets_in_repr(tmp_path: object) -> None:
