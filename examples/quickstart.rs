@@ -294,4 +294,16 @@ fn print_data_used<S: Store>(settings: &Settings, engine: &Spectra<S>) {
         without.len(),
         without.join(", ")
     );
+    // Which source served each signal: demo sources without keys, live APIs when keys are set.
+    let served: Vec<String> = engine
+        .health()
+        .signals
+        .iter()
+        .map(|s| {
+            let mode = if s.live { "live" } else { "demo" };
+            let failed = s.last_error.as_ref().map_or(String::new(), |e| format!(", live failed: {e}"));
+            format!("{} from {} ({mode}{failed})", s.signal, s.source)
+        })
+        .collect();
+    println!("  signals: {}", served.join("; "));
 }
