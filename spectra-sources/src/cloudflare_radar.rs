@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use spectra_core::{Capabilities, DataSource, Error, LatencySample, LatencySource, Region, Result, Secret, Settings};
 
-use crate::http::{HttpClient, RetryConfig, join};
+use crate::http::{self, HttpClient, RetryConfig, join};
 
 /// Cloudflare's API base URL.
 pub const DEFAULT_ENDPOINT: &str = "https://api.cloudflare.com/client/v4";
@@ -121,12 +121,9 @@ impl CloudflareRadarBuilder {
 
     /// The source, or [`Error::Config`] naming what is missing.
     pub fn build(self) -> Result<CloudflareRadar> {
-        let token = self.token.filter(|t| !t.expose().is_empty());
-        let token = token.ok_or_else(|| Error::config("CLOUDFLARE_API_TOKEN", "is not set"))?;
-        if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
-            return Err(Error::config("CLOUDFLARE_API_URL", format!("{:?} is not an http(s) URL", self.endpoint)));
-        }
-        Ok(CloudflareRadar { client: HttpClient::new(NAME, self.retry)?, token, endpoint: self.endpoint })
+        let token = http::required_secret(self.token, "CLOUDFLARE_API_TOKEN")?;
+        let endpoint = http::endpoint(self.endpoint, "CLOUDFLARE_API_URL")?;
+        Ok(CloudflareRadar { client: HttpClient::new(NAME, self.retry)?, token, endpoint })
     }
 }
 

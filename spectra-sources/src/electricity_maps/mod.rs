@@ -25,7 +25,7 @@ use spectra_core::{
     Capabilities, CarbonIntensityHour, Clock, DataSource, Error, Result, Secret, Settings, SystemClock, TimeRange,
 };
 
-use crate::http::{HttpClient, RetryConfig, join};
+use crate::http::{self, HttpClient, RetryConfig, join};
 
 /// The public API's base URL.
 pub const DEFAULT_ENDPOINT: &str = "https://api.electricitymap.org/v3";
@@ -175,18 +175,12 @@ impl ElectricityMapsBuilder {
         if let Some((key, reason)) = self.bad_config {
             return Err(Error::config(key, reason));
         }
-        let api_key = self.api_key.filter(|k| !k.expose().is_empty());
-        let api_key = api_key.ok_or_else(|| Error::config("ELECTRICITY_MAPS_API_KEY", "is not set"))?;
-        if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
-            return Err(Error::config(
-                "ELECTRICITY_MAPS_API_URL",
-                format!("{:?} is not an http(s) URL", self.endpoint),
-            ));
-        }
+        let api_key = http::required_secret(self.api_key, "ELECTRICITY_MAPS_API_KEY")?;
+        let endpoint = http::endpoint(self.endpoint, "ELECTRICITY_MAPS_API_URL")?;
         Ok(ElectricityMaps {
             client: HttpClient::new(NAME, self.retry)?,
             api_key,
-            endpoint: self.endpoint,
+            endpoint,
             max_span: Duration::hours(self.max_span_hours),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         })

@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use spectra_core::{Clock, Error, Result, SystemClock};
+use spectra_core::{Clock, Error, Result, Secret, SystemClock};
 
 pub use retry::{RetryConfig, parse_retry_after};
 
@@ -244,6 +244,22 @@ impl Failure {
     }
 }
 
+/// The secret a builder was given, or [`Error::Config`] naming `key` when it is missing or empty.
+pub fn required_secret(secret: Option<Secret>, key: &str) -> Result<Secret> {
+    secret.filter(|s| !s.expose().is_empty()).ok_or_else(|| Error::config(key, "is not set"))
+}
+
+/// `url` when it is an http(s) URL, else [`Error::Config`] naming `key`. The message shows only
+/// the scheme: a URL may carry credentials (`user:password@`).
+pub fn endpoint(url: String, key: &str) -> Result<String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return Ok(url);
+    }
+    let scheme = url.split_once(':').map_or("none", |(scheme, _)| scheme);
+    let scheme: String = scheme.chars().take(16).collect();
+    Err(Error::config(key, format!("is not an http(s) URL (scheme {scheme:?})")))
+}
+
 /// Joins a base URL and a path with exactly one `/` between them.
 pub fn join(base: &str, path: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
@@ -268,6 +284,15 @@ mod tests {
         assert!(r.json::<T>("src").unwrap_err().to_string().contains("truncated JSON"));
         let r = Response { status: 200, body: b"{}".to_vec() };
         assert!(r.json::<T>("src").unwrap_err().to_string().contains("missing field `a`"));
+    }
+
+    #[test]
+    fn endpoints_must_be_http_and_errors_show_only_the_scheme() {
+        assert_eq!(endpoint("https://h/v3".into(), "K").unwrap(), "https://h/v3");
+        let e = endpoint("ftp://user:pw-secret@h".into(), "K").unwrap_err().to_string();
+        assert!(e.contains("\"ftp\"") && !e.contains("pw-secret"), "{e}");
+        assert!(required_secret(Some(Secret::new("")), "KEY").unwrap_err().to_string().contains("KEY"));
+        assert_eq!(required_secret(Some(Secret::new("s")), "KEY").unwrap().expose(), "s");
     }
 
     #[test]
