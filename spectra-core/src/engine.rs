@@ -699,7 +699,8 @@ impl<S: Store> Spectra<S> {
                 Ok((mut instances, mut utilisation)) => {
                     self.book.ok(Signal::Fleet, now);
                     instances.retain(|i| self.catalog.index_of(i.region.as_str()).is_some());
-                    utilisation.retain(|u| instances.iter().any(|i| i.id == u.instance_id));
+                    let kept: std::collections::HashSet<&str> = instances.iter().map(|i| i.id.as_str()).collect();
+                    utilisation.retain(|u| kept.contains(u.instance_id.as_str()));
                     return Ok((instances, utilisation));
                 }
                 Err(e) => {
