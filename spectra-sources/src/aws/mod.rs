@@ -397,6 +397,7 @@ impl AmazonBuilder {
             clock,
             prices: PriceList::bundled(),
             types: Mutex::new(HashMap::new()),
+            last_fleet: Mutex::new(None),
         })
     }
 }
@@ -430,7 +431,13 @@ pub struct AwsSource {
     prices: &'static PriceList,
     /// vCPUs and memory GB per instance type, learnt from DescribeInstanceTypes.
     types: Mutex<HashMap<String, (u32, f64)>>,
+    /// The last fleet listing and when it was made: `utilisation` right after `instances` (as an
+    /// import calls them) reuses it instead of listing every region again.
+    last_fleet: Mutex<Option<(chrono::DateTime<chrono::Utc>, Vec<Instance>)>>,
 }
+
+/// How long a fleet listing is reused by `utilisation`.
+const FLEET_REUSE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 impl fmt::Debug for AwsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -479,14 +486,27 @@ impl DataSource for AwsSource {
     /// tag (else `unassigned`), vCPUs and memory from DescribeInstanceTypes, and an estimated
     /// hourly cost ([`pricing`]).
     async fn instances(&self) -> Result<Vec<Instance>> {
-        self.describe_fleet().await
+        let fleet = self.describe_fleet().await?;
+        // A poisoned lock only loses the reuse; the listing is replaced whole.
+        *self.last_fleet.lock().unwrap_or_else(|p| p.into_inner()) = Some((self.clock.now(), fleet.clone()));
+        Ok(fleet)
     }
 
     /// Hourly average `CPUUtilization` of every listed instance, for the whole hours inside
     /// `range`, in instance then hour order; `memory_pct` is `None` (CloudWatch has no memory
     /// metric without its agent).
     async fn utilisation(&self, range: TimeRange) -> Result<Vec<UtilisationHour>> {
-        let instances = self.describe_fleet().await?;
+        let recent = self
+            .last_fleet
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|(at, _)| self.clock.now() - *at <= FLEET_REUSE)
+            .map(|(_, fleet)| fleet.clone());
+        let instances = match recent {
+            Some(fleet) => fleet,
+            None => self.describe_fleet().await?,
+        };
         self.cpu_hours(&instances, range).await
     }
 
